@@ -1,0 +1,45 @@
+// trl/sdk/model/token_stats.h: per-token statistics of the next-token distribution, computed only at
+// the positions a trainer needs and never as a full (B, T, V) log-softmax.
+//
+// Trainers pass hidden states (B, T, H) and labels (B, T) already shifted (labels[b][t] is the token
+// the model should predict at position t, -100 where nothing is predicted, e.g. prompt and padding).
+// The lm_head is applied chunk by chunk to the selected positions only; the backward pass recomputes
+// each chunk's logits instead of keeping them, so peak memory is one chunk's logits.
+#pragma once
+
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+namespace trl {
+
+class CausalLM;
+
+/// The label value that marks "no prediction here".
+constexpr int64_t kIgnoreIndex = -100;
+
+/// Which extra statistics to compute (all are without gradient).
+struct TokenStatsOptions {
+  bool entropy = false;         ///< predictive entropy per position
+  bool mean_logit = false;      ///< mean over the vocabulary of the raw logits
+  bool argmax_hit = false;      ///< whether argmax(logits) == label
+  bool log_sum_p2 = false;      ///< log Σ_v p_v² (WPO weights)
+  double temperature = 1.0;     ///< logits are divided by this before log-softmax (GRPO); stats use it too
+  int64_t chunk_rows = 1024;    ///< positions per lm_head chunk (memory: chunk_rows × V floats)
+};
+
+/// Results, each (B, T) float32 with zeros where labels == -100 (argmax_hit: bool, false there).
+struct TokenStats {
+  at::Tensor logps;       ///< log p(label); differentiable w.r.t. the hidden states and the lm_head
+  at::Tensor entropy;     ///< defined iff requested
+  at::Tensor mean_logit;  ///< defined iff requested
+  at::Tensor argmax_hit;  ///< defined iff requested
+  at::Tensor log_sum_p2;  ///< defined iff requested
+};
+
+/// Computes the statistics for `model`'s lm_head at every position whose label is not kIgnoreIndex.
+/// hidden: (B, T, H) model dtype; labels: (B, T) int64 on the same device.
+TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at::Tensor& labels,
+                       const TokenStatsOptions& options = {});
+
+}  // namespace trl
