@@ -1,0 +1,96 @@
+// TrainingArguments: the declaration (names and defaults of transformers.TrainingArguments) and the reader.
+#include "trl/sdk/train/training_args.h"
+
+#include "trl/sdk/error.h"
+
+namespace trl {
+
+ParamTable training_arguments_params() {
+  using T = ParamType;
+  ParamTable p;
+  p.add("output_dir", T::string, "", "Folder for metrics.jsonl, checkpoints, the run log and the final model")
+      .make_required();
+  p.add("num_train_epochs", T::number, 3.0, "Epochs to train when max_steps <= 0 (fractions allowed)").greater_than(0);
+  p.add("max_steps", T::integer, -1, "Optimizer steps to train; > 0 overrides num_train_epochs");
+  p.add("per_device_train_batch_size", T::integer, 8, "Examples per micro-batch (pairs for DPO, completions for GRPO)")
+      .at_least(1);
+  p.add("per_device_eval_batch_size", T::integer, 8, "Examples per evaluation batch").at_least(1);
+  p.add("gradient_accumulation_steps", T::integer, 1, "Micro-batches accumulated into one optimizer step").at_least(1);
+  p.add("learning_rate", T::number, 5e-5, "Peak AdamW learning rate").at_least(0);
+  p.add("weight_decay", T::number, 0.0, "AdamW decoupled weight decay, not applied to biases and norm weights")
+      .at_least(0);
+  p.add("adam_beta1", T::number, 0.9, "AdamW beta1").range(0, 1, true, false);
+  p.add("adam_beta2", T::number, 0.999, "AdamW beta2").range(0, 1, true, false);
+  p.add("adam_epsilon", T::number, 1e-8, "AdamW epsilon").greater_than(0);
+  p.add("max_grad_norm", T::number, 1.0, "Clip the global gradient L2 norm to this; <= 0 disables clipping");
+  p.add("lr_scheduler_type", T::string, "linear", "Learning-rate schedule after warmup")
+      .one_of({"constant", "constant_with_warmup", "linear", "cosine"});
+  p.add("warmup_steps", T::integer, 0, "Linear warmup steps; wins over warmup_ratio when > 0").at_least(0);
+  p.add("warmup_ratio", T::number, 0.0, "Warmup as a fraction of the total steps").range(0, 1);
+  p.add("logging_steps", T::integer, 500, "Log metrics every N optimizer steps").at_least(1);
+  p.add("logging_first_step", T::boolean, false, "Also log after the first step");
+  p.add("save_steps", T::integer, 500, "Save a checkpoint every N optimizer steps; 0 = only when interrupted")
+      .at_least(0);
+  p.add("save_total_limit", T::integer, nullptr, "Keep at most N checkpoints, deleting the oldest").at_least(1);
+  p.add("eval_strategy", T::string, "no", "When to evaluate on eval_dataset").one_of({"no", "steps"});
+  p.add("eval_steps", T::integer, nullptr, "Evaluate every N steps (eval_strategy=steps); defaults to logging_steps")
+      .at_least(1);
+  p.add("seed", T::integer, 42, "Seed of model initialisation, data order and sampling");
+  p.add("data_seed", T::integer, nullptr, "Seed of the data order only; defaults to seed");
+  p.add("dataloader_drop_last", T::boolean, false, "Drop each epoch's incomplete last batch");
+  p.add("resume_from_checkpoint", T::string, nullptr,
+        "Resume from this checkpoint folder, or \"last\" for the newest checkpoint in output_dir");
+  p.add("device", T::string, "cpu", "Where tensors live: cpu, cuda or cuda:N");
+  p.add("torch_dtype", T::string, "float32", "Compute dtype of the policy weights")
+      .one_of({"float32", "bfloat16", "float16"});
+  p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = every physical core").at_least(0);
+  return p;
+}
+
+namespace {
+LrSchedulerType parse_scheduler(const std::string& name) {
+  if (name == "constant") return LrSchedulerType::constant;
+  if (name == "constant_with_warmup") return LrSchedulerType::constant_with_warmup;
+  if (name == "linear") return LrSchedulerType::linear;
+  if (name == "cosine") return LrSchedulerType::cosine;
+  throw InternalError("lr_scheduler_type '" + name + "' passed validation");
+}
+}  // namespace
+
+TrainingArguments TrainingArguments::from_args(const Args& a) {
+  TrainingArguments t;
+  t.output_dir = a.string("output_dir");
+  if (t.output_dir.empty()) a.fail("output_dir", "must not be empty");
+  t.num_train_epochs = a.number("num_train_epochs");
+  t.max_steps = a.integer("max_steps");
+  t.per_device_train_batch_size = a.integer("per_device_train_batch_size");
+  t.per_device_eval_batch_size = a.integer("per_device_eval_batch_size");
+  t.gradient_accumulation_steps = a.integer("gradient_accumulation_steps");
+  t.learning_rate = a.number("learning_rate");
+  t.weight_decay = a.number("weight_decay");
+  t.adam_beta1 = a.number("adam_beta1");
+  t.adam_beta2 = a.number("adam_beta2");
+  t.adam_epsilon = a.number("adam_epsilon");
+  t.max_grad_norm = a.number("max_grad_norm");
+  t.lr_scheduler_type = parse_scheduler(a.string("lr_scheduler_type"));
+  t.warmup_steps = a.integer("warmup_steps");
+  t.warmup_ratio = a.number("warmup_ratio");
+  t.logging_steps = a.integer("logging_steps");
+  t.logging_first_step = a.boolean("logging_first_step");
+  t.save_steps = a.integer("save_steps");
+  t.save_total_limit = a.optional_integer("save_total_limit");
+  t.eval_strategy = a.string("eval_strategy");
+  t.eval_steps = a.optional_integer("eval_steps");
+  t.seed = a.integer("seed");
+  t.data_seed = a.optional_integer("data_seed");
+  t.dataloader_drop_last = a.boolean("dataloader_drop_last");
+  t.resume_from_checkpoint = a.optional_string("resume_from_checkpoint");
+  t.device = a.string("device");
+  if (t.device != "cpu" && t.device != "cuda" && t.device.rfind("cuda:", 0) != 0)
+    a.fail("device", "expected cpu, cuda or cuda:N, got \"" + t.device + "\"");
+  t.torch_dtype = a.string("torch_dtype");
+  t.num_threads = a.integer("num_threads");
+  return t;
+}
+
+}  // namespace trl
