@@ -1,0 +1,114 @@
+// The `bema` callback: TRL's BEMACallback and its bema_for_ref_model subclass (spec/trl-reference.md
+// §2.1-§2.2) over the SDK's CausalLM. The update math is BemaState's; this file wires it to the loop.
+#include "bema_callback.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
+#include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/tokenizer/tokenizer.h"
+#include "trl/sdk/train/loop.h"
+#include "trl/sdk/train/training_args.h"
+
+namespace trl::bema {
+
+namespace {
+
+// TRL saves the BEMA model on the main process only. Processes follow torchrun's RANK variable
+// (DESIGN.md, "Scale"); a single process has none.
+bool is_main_process() {
+  const char* rank = std::getenv("RANK");
+  return rank == nullptr || *rank == '\0' || std::string(rank) == "0";
+}
+
+std::string mib_text(int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
+
+}  // namespace
+
+BemaCallback::BemaCallback(BemaCallbackParams params, const std::string& where)
+    : params_(std::move(params)), state_(params_.bema, where) {
+  if (params_.ref_model_update_freq < 1)
+    throw ConfigError(where, "ref_model_update_freq",
+                      "expected an integer >= 1, got " + std::to_string(params_.ref_model_update_freq));
+  if (params_.ref_model_update_after < 0)
+    throw ConfigError(where, "ref_model_update_after",
+                      "expected an integer >= 0, got " + std::to_string(params_.ref_model_update_after));
+}
+
+BemaCallback::~BemaCallback() = default;
+
+void BemaCallback::on_train_begin(CallbackArgs& args) {
+  // Deliberate departure from TRL (spec §2.2): without a separate reference model TRL writes the BEMA
+  // weights into the policy itself (or, for PEFT, into the base weights under the adapters), which
+  // silently replaces what is being trained. Refuse before any step runs instead.
+  if (params_.update_ref_model && args.ref_model == nullptr)
+    throw ConfigError("bema: update_ref_model is true, but the trainer has no separate reference model "
+                      "(e.g. DPO with precomputed reference log-probs); TRL would then write the BEMA weights "
+                      "into the policy being trained. Give the trainer a reference model or set "
+                      "update_ref_model to false");
+
+  const CausalLM& model = args.model;
+  // TRL: a new model of the same class and config on the buffer device, loaded with the policy's weights.
+  // A clone when the device is the policy's; otherwise a model built there (its random init is then
+  // overwritten by BemaState::begin).
+  const c10::Device device = state_.device();
+  const bool same_device = device.type() == model.device().type() &&
+                           (!device.has_index() || device.index() == model.device().index());
+  running_ = same_device ? model.clone()
+                         : CausalLM::from_config(model.config(), /*seed=*/0, ModelOptions{device, model.dtype()});
+  running_->set_requires_grad(false);
+
+  std::vector<std::string> names;
+  std::vector<at::Tensor> live;
+  for (const auto& [name, tensor] : model.named_parameters()) {
+    names.push_back(name);
+    live.push_back(tensor);
+  }
+  std::vector<at::Tensor> running;
+  const auto& running_named = running_->named_parameters();
+  TRL_INTERNAL_ASSERT(running_named.size() == names.size(), "bema: running model has a different parameter count");
+  for (size_t i = 0; i < running_named.size(); ++i) {
+    TRL_INTERNAL_ASSERT(running_named[i].first == names[i], "bema: running model parameter order differs at '" +
+                                                                names[i] + "'");
+    running.push_back(running_named[i].second);
+  }
+  state_.begin(std::move(names), std::move(live), std::move(running));
+  ref_model_update_steps_.clear();
+  log::info("bema: theta_0, EMA and BEMA weights on " + device.str() + ": " + mib_text(state_.buffer_bytes()) +
+            " (three copies of the trainable parameters)");
+}
+
+void BemaCallback::on_step_end(CallbackArgs& args) {
+  TRL_INTERNAL_ASSERT(running_ != nullptr, "bema: on_step_end before on_train_begin");
+  const int64_t step = args.state.global_step;
+  // TRL's subclass runs the parent's BEMA logic first, so a refresh at the same step sees the new weights.
+  const BemaAction action = state_.on_step_end(step);
+  if (action == BemaAction::update) log::debug("bema: updated BEMA weights at step " + std::to_string(step));
+  if (action == BemaAction::snapshot) log::debug("bema: theta_0 and EMA snapshot at step " + std::to_string(step));
+
+  if (!ref_model_refresh_due(params_, step)) return;
+  // on_train_begin refused a missing reference model; the trainer hands the same one to every event.
+  TRL_INTERNAL_ASSERT(args.ref_model != nullptr, "bema: the reference model disappeared after train begin");
+  // TRL loads the running model's state dict into the reference model; if no BEMA update has happened
+  // yet, that is the weights at train begin (spec §2.2).
+  args.ref_model->copy_weights_from(*running_);
+  ref_model_update_steps_.push_back(step);
+  log::info("bema: reference model overwritten with the BEMA weights at step " + std::to_string(step));
+}
+
+void BemaCallback::on_train_end(CallbackArgs& args) {
+  TRL_INTERNAL_ASSERT(running_ != nullptr, "bema: on_train_end before on_train_begin");
+  if (!is_main_process()) return;
+  // TRL saves only the model (config and weights); the tokenizer is saved too so the folder is a
+  // complete HF model directory that trl-host and transformers load as is.
+  const std::string dir = (std::filesystem::path(args.args.output_dir) / "bema").string();
+  running_->save_pretrained(dir);
+  args.tokenizer.save(dir);
+  log::info("bema: saved the BEMA model to " + dir);
+}
+
+}  // namespace trl::bema
