@@ -18,12 +18,15 @@ ParamTable bema_param_table() {
   // negative exponent makes β_t or α_t grow past 1, and ρ + γ·t must stay positive for t >= 1.
   t.add("update_freq", ParamType::integer, 400, "update the BEMA weights every this many optimizer steps (phi)")
       .at_least(1);
-  t.add("ema_power", ParamType::number, 0.5, "EMA decay exponent kappa: beta_t = (lag + multiplier*t)^-kappa; 0 disables the EMA")
+  t.add("ema_power", ParamType::number, 0.5,
+        "EMA decay exponent kappa: beta_t = (lag + multiplier * t)^-kappa; 0 disables the EMA")
       .at_least(0);
-  t.add("bias_power", ParamType::number, 0.2, "bias-correction exponent eta: alpha_t = (lag + multiplier*t)^-eta; 0 pins alpha_t at 1")
+  t.add("bias_power", ParamType::number, 0.2,
+        "bias-correction exponent eta: alpha_t = (lag + multiplier * t)^-eta; 0 pins alpha_t at 1")
       .at_least(0);
   t.add("lag", ParamType::integer, 10, "virtual starting age rho of both schedules").at_least(0);
-  t.add("update_after", ParamType::integer, 0, "burn-in tau: theta_0 and the EMA are snapshotted at this step (never, if 0)")
+  t.add("update_after", ParamType::integer, 0,
+        "burn-in tau: theta_0 and the EMA are snapshotted at this step (never, if 0)")
       .at_least(0);
   t.add("multiplier", ParamType::number, 1.0, "step scale gamma in both schedules").greater_than(0);
   t.add("min_ema_multiplier", ParamType::number, 0.0, "floor on beta_t").range(0, 1);

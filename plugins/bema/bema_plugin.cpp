@@ -13,7 +13,8 @@ void trl_plugin_register(trl::Registry& registry) {
   registry.add_callback(
       "bema", trl::bema::bema_param_table(),
       [](const trl::Args& args) {
-        return std::make_unique<trl::bema::BemaCallback>(trl::bema::BemaCallbackParams::from_args(args), args.where());
+        return std::make_unique<trl::bema::BemaCallback>(trl::bema::BemaCallbackParams::from_args(args),
+                                                         args.where());
       },
-      "Bias-Corrected EMA of the policy's weights, saved to {output_dir}/bema; optionally refreshes the reference model");
+      "Bias-Corrected EMA of the policy's weights, saved to {output_dir}/bema; can refresh the reference model");
 }

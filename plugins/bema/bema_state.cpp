@@ -17,7 +17,8 @@ namespace {
 
 // "cuda" (no index) matches any CUDA device: the buffers then go wherever LibTorch's current device is.
 bool same_device(const c10::Device& wanted, const c10::Device& actual) {
-  return wanted.type() == actual.type() && (!wanted.has_index() || !actual.has_index() || wanted.index() == actual.index());
+  return wanted.type() == actual.type() &&
+         (!wanted.has_index() || !actual.has_index() || wanted.index() == actual.index());
 }
 
 std::string shape_text(const at::Tensor& t) {

@@ -1,5 +1,7 @@
 // The `bema` callback's parameters (TRL names and defaults, spec/trl-reference.md §2.1-§2.2), their
 // validation, and the reference-model refresh schedule.
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -118,4 +120,21 @@ TEST(BemaParams, RefreshFollowsTrlSchedule) {
   p.ref_model_update_after = 2;
   // Unlike BEMA's update_after (a snapshot step), the refresh fires at ref_model_update_after itself.
   EXPECT_EQ(refresh_steps(p, 9), (std::vector<int64_t>{2, 5, 8}));
+}
+
+// docs/bema.md carries the table `plugins info bema` prints, between markers; regenerate it from
+// bema_param_table().markdown() when a parameter changes.
+TEST(BemaParams, DocsTableMatchesDeclaration) {
+  const std::string path = std::string(TRL_TEST_DATA_DIR) + "/../docs/bema.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot open " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const std::string begin = "<!-- bema-params:begin -->\n";
+  const size_t from = doc.find(begin);
+  const size_t to = doc.find("<!-- bema-params:end -->");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), trl::bema::bema_param_table().markdown());
 }
