@@ -6,6 +6,7 @@
 #include "trl/sdk/model/safetensors_header.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -114,6 +115,11 @@ class HeaderKeyGuard {
 };
 
 json parse_json(const uint8_t* begin, uint64_t length, const std::string& label) {
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore whatever follows it (a second
+  // header hidden behind "{}\0"); JSON text never holds a raw NUL, so refuse it as the reference does.
+  if (const void* nul = std::memchr(begin, 0, length))
+    throw ModelError(label, "header is not valid JSON: NUL byte at header offset " +
+                                std::to_string(static_cast<const uint8_t*>(nul) - begin));
   HeaderKeyGuard guard(label);
   const auto* text = reinterpret_cast<const char*>(begin);
   try {
