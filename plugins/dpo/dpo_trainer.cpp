@@ -1,0 +1,277 @@
+// The `dpo` trainer (see dpo_trainer.h).
+#include "dpo_trainer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+
+#include "dpo_loss.h"
+#include "dpo_params.h"
+#include "dpo_sequence_logps.h"
+#include "dpo_token_metrics.h"
+#include "trl/sdk/data/dataset.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
+#include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/token_stats.h"
+#include "trl/sdk/tokenizer/tokenizer.h"
+#include "trl/sdk/train/context.h"
+#include "trl/sdk/train/metrics.h"
+#include "trl/sdk/train/training_args.h"
+
+namespace trl::dpo {
+namespace fs = std::filesystem;
+
+ParamTable dpo_trainer_params() {
+  ParamTable table = dpo_params();
+  // DPOConfig changes two TrainingArguments defaults; redeclaring them here makes the host's merge use ours.
+  const ParamTable shared = training_arguments_params();
+  for (const char* key : {"learning_rate", "logging_steps"}) {
+    const ParamSpec* spec = shared.find(key);
+    TRL_INTERNAL_ASSERT(spec != nullptr, std::string("TrainingArguments lacks ") + key);
+    table.add(spec->name, spec->type, spec->default_value, spec->help) = *spec;
+  }
+  apply_dpo_training_defaults(table);
+  return table;
+}
+
+// ---- construction -----------------------------------------------------------------------------------
+
+DpoTrainer::DpoTrainer(const Args& args) : loss_config_(dpo_loss_config_from_args(args)) {
+  check_dpo_args(args);
+  tokenize_options_.max_length = args.optional_integer("max_length");
+  tokenize_options_.truncation_mode = parse_truncation_mode(args.string("truncation_mode"), "truncation_mode");
+  tokenize_options_.max_prompt_length = args.optional_integer("max_prompt_length");
+  tokenize_options_.max_completion_length = args.optional_integer("max_completion_length");
+  pad_to_multiple_of_ = args.optional_integer("pad_to_multiple_of");
+  precompute_ref_log_probs_ = args.boolean("precompute_ref_log_probs");
+  precompute_ref_batch_size_ = args.optional_integer("precompute_ref_batch_size");
+  sync_ref_model_ = args.boolean("sync_ref_model");
+  ref_model_mixup_alpha_ = args.number("ref_model_mixup_alpha");
+  ref_model_sync_steps_ = args.integer("ref_model_sync_steps");
+  gradient_accumulation_steps_ = args.integer("gradient_accumulation_steps");
+}
+
+DpoTrainer::~DpoTrainer() = default;
+
+// ---- prepare ----------------------------------------------------------------------------------------
+
+void DpoTrainer::prepare(TrainerContext& ctx) {
+  if (ctx.run.train_dataset.empty()) throw ConfigError(ctx.run.path, "train_dataset", "`train_dataset` is required");
+  const std::optional<int64_t> pad = ctx.tokenizer.pad_token_id();
+  if (!pad) throw ConfigError(ctx.run.path, "model", "the tokenizer has neither a pad nor an EOS token to pad with");
+  pad_id_ = *pad;
+
+  int64_t dropped = 0;
+  train_pairs_ = tokenize_preferences(load_preference_dataset(ctx.run.train_dataset), ctx.tokenizer,
+                                      tokenize_options_, &dropped);
+  if (ctx.run.eval_dataset) {
+    eval_pairs_ = tokenize_preferences(load_preference_dataset(*ctx.run.eval_dataset), ctx.tokenizer,
+                                       tokenize_options_, &dropped);
+  }
+  log::info("dpo: " + std::to_string(train_pairs_.size()) + " training pairs" +
+            (ctx.run.eval_dataset ? ", " + std::to_string(eval_pairs_.size()) + " eval pairs" : std::string()));
+
+  const TrainingArguments& args = ctx.args;
+  sampler_ = std::make_unique<EpochSampler>(static_cast<int64_t>(train_pairs_.size()),
+                                            args.per_device_train_batch_size,
+                                            static_cast<uint64_t>(args.effective_data_seed()), /*shuffle=*/true,
+                                            args.dataloader_drop_last);
+
+  // The reference (§1.4): an explicit model, else a frozen copy of the initial policy.
+  if (!loss_config_.reference_free) {
+    if (ctx.run.ref_model) {
+      ref_model_ = CausalLM::from_pretrained(*ctx.run.ref_model, {ctx.device, ctx.dtype});
+      if (ref_model_->config().vocab_size != ctx.model.config().vocab_size)
+        throw ConfigError(ctx.run.path, "ref_model",
+                          "vocabulary size " + std::to_string(ref_model_->config().vocab_size) +
+                              " differs from the policy's " + std::to_string(ctx.model.config().vocab_size));
+    } else {
+      ref_model_ = ctx.model.clone();
+    }
+    ref_model_->set_requires_grad(false);
+  }
+  if (precompute_ref_log_probs_) {
+    precompute_reference(ctx, train_pairs_);
+    precompute_reference(ctx, eval_pairs_);
+    // The columns now carry the reference; a model kept only for them would double the memory (TRL frees
+    // it too). Callbacks then see no reference model, which BEMA refuses clearly.
+    ref_model_.reset();
+  }
+}
+
+int64_t DpoTrainer::micro_batches_per_epoch() const { return sampler_->batches_per_epoch(); }
+
+PreferenceBatch DpoTrainer::collate(const std::vector<const TokenizedPair*>& pairs) const {
+  return collate_preferences(pairs, pad_id_, tokenize_options_.max_length, tokenize_options_.truncation_mode,
+                             pad_to_multiple_of_);
+}
+
+namespace {
+
+// Labels of the shifted sequence: position t predicts token t+1, kept only where that token is a
+// completion token (§1.4). input_ids, completion_mask: (2B, T) → (2B, T−1) int64, −100 elsewhere.
+at::Tensor shifted_labels(const PreferenceBatch& batch) {
+  using at::indexing::Slice;
+  const at::Tensor next = batch.input_ids.index({Slice(), Slice(1, at::indexing::None)});
+  const at::Tensor keep = batch.completion_mask.index({Slice(), Slice(1, at::indexing::None)}).to(at::kBool);
+  return next.masked_fill(~keep, kIgnoreIndex);
+}
+
+// hidden[:, :-1]: the positions that predict a next token.
+at::Tensor predicting_positions(const at::Tensor& hidden) {
+  using at::indexing::Slice;
+  return hidden.index({Slice(), Slice(at::indexing::None, -1)});
+}
+
+}  // namespace
+
+void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs) {
+  // TRL's precompute pass: the reference (the initial policy unless ref_model is given), without gradient,
+  // LD-weighted like the live reference (§1.4), in batches of precompute_ref_batch_size.
+  const int64_t batch_size = precompute_ref_batch_size_.value_or(ctx.args.per_device_train_batch_size);
+  at::NoGradGuard no_grad;
+  for (size_t start = 0; start < pairs.size(); start += static_cast<size_t>(batch_size)) {
+    std::vector<const TokenizedPair*> chunk;
+    for (size_t i = start; i < std::min(pairs.size(), start + static_cast<size_t>(batch_size)); ++i)
+      chunk.push_back(&pairs[i]);
+    const PreferenceBatch batch = collate(chunk).to(ctx.device);
+    const at::Tensor labels = shifted_labels(batch);
+    const at::Tensor hidden = ref_model_->hidden_states(batch.input_ids, batch.attention_mask);
+    const TokenStats stats = token_stats(*ref_model_, predicting_positions(hidden), labels);
+    DpoTokenInputs tokens;
+    tokens.per_token_logps = stats.logps;
+    tokens.label_mask = labels.ne(kIgnoreIndex);
+    const at::Tensor logps = sequence_logps(tokens.per_token_logps, tokens.label_mask, loss_config_.ld_alpha)
+                                 .to(at::kDouble)
+                                 .cpu();  // (2B,)
+    const int64_t b = static_cast<int64_t>(chunk.size());
+    for (int64_t i = 0; i < b; ++i) {
+      pairs[start + i].ref_chosen_logps = logps[i].item<double>();
+      pairs[start + i].ref_rejected_logps = logps[b + i].item<double>();
+    }
+  }
+}
+
+// ---- the loss -----------------------------------------------------------------------------------------
+
+struct DpoTrainer::BatchLoss {
+  DpoLossResult loss;
+  DpoTokenMetricSums token_sums;
+  double attention_tokens = 0.0;
+};
+
+DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vector<const TokenizedPair*>& pairs,
+                                             bool with_token_metrics) {
+  const PreferenceBatch batch = collate(pairs).to(ctx.device);
+  const at::Tensor labels = shifted_labels(batch);  // (2B, L)
+  const DpoLossNeeds needs = dpo_loss_needs(loss_config_);
+
+  // One forward of the policy over all 2B rows; statistics only at completion positions.
+  const at::Tensor hidden = ctx.model.hidden_states(batch.input_ids, batch.attention_mask);  // (2B, T, H)
+  TokenStatsOptions options;
+  options.entropy = options.mean_logit = options.argmax_hit = with_token_metrics;
+  options.log_sum_p2 = needs.wpo_weights;
+  const TokenStats stats = token_stats(ctx.model, predicting_positions(hidden), labels, options);
+
+  DpoTokenInputs tokens;
+  tokens.per_token_logps = stats.logps;
+  tokens.label_mask = labels.ne(kIgnoreIndex);
+  tokens.completion_mask = batch.completion_mask;
+  tokens.log_sum_p2 = stats.log_sum_p2;
+  const bool precomputed = batch.ref_chosen_logps.defined();
+  if (needs.reference && !precomputed) {
+    TRL_INTERNAL_ASSERT(ref_model_ != nullptr, "dpo needs a reference model but has none");
+    at::NoGradGuard no_grad;
+    const at::Tensor ref_hidden = ref_model_->hidden_states(batch.input_ids, batch.attention_mask);
+    tokens.ref_per_token_logps = token_stats(*ref_model_, predicting_positions(ref_hidden), labels).logps;
+  }
+  DpoLossInputs inputs = dpo_loss_inputs(tokens, loss_config_);
+  if (needs.reference && precomputed) {
+    inputs.ref_chosen_logps = batch.ref_chosen_logps.to(stats.logps.scalar_type());
+    inputs.ref_rejected_logps = batch.ref_rejected_logps.to(stats.logps.scalar_type());
+  }
+
+  BatchLoss out{dpo_loss(inputs, loss_config_), {}, batch.attention_mask.sum().item<double>()};
+  if (with_token_metrics)
+    out.token_sums = dpo_token_metric_sums(stats.entropy, stats.mean_logit, stats.argmax_hit, tokens.label_mask);
+  return out;
+}
+
+at::Tensor DpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_index, Metrics& metrics) {
+  const std::vector<int64_t> indices = sampler_->batch(micro_batch_index);
+  std::vector<const TokenizedPair*> pairs;
+  for (int64_t i : indices) pairs.push_back(&train_pairs_[static_cast<size_t>(i)]);
+
+  BatchLoss result = batch_loss(ctx, pairs, /*with_token_metrics=*/true);
+  for (const auto& [name, value] : result.loss.metrics()) metrics.add(name, value);
+  for (const auto& [name, value] : result.token_sums.metrics()) metrics.add(name, value);
+  num_tokens_ += result.attention_tokens;
+  metrics.set("num_tokens", num_tokens_);
+  // Trainer's standard accumulation scaling (§1.5 "Total loss").
+  return result.loss.loss / static_cast<double>(gradient_accumulation_steps_);
+}
+
+// ---- TR-DPO, evaluation, state ---------------------------------------------------------------------
+
+void DpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
+  if (!sync_ref_model_ || global_step % ref_model_sync_steps_ != 0) return;
+  // TR-DPO soft update (§1.6): θ_ref ← (1−α)·θ_ref + α·θ_policy, parameters zipped in order.
+  at::NoGradGuard no_grad;
+  const auto& policy = ctx.model.named_parameters();
+  const auto& ref = ref_model_->named_parameters();
+  TRL_INTERNAL_ASSERT(policy.size() == ref.size(), "policy and reference have different parameter lists");
+  for (size_t i = 0; i < ref.size(); ++i)
+    ref[i].second.mul_(1.0 - ref_model_mixup_alpha_).add_(policy[i].second.detach(), ref_model_mixup_alpha_);
+}
+
+bool DpoTrainer::has_eval_data() const { return !eval_pairs_.empty(); }
+
+void DpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
+  // As transformers' evaluation loop: eval_loss is the mean over examples (batches weighted by size);
+  // the DPO metrics are means over batches (TRL's prediction_step appends once per batch).
+  const int64_t batch_size = ctx.args.per_device_eval_batch_size;
+  double loss_sum = 0.0;
+  for (size_t start = 0; start < eval_pairs_.size(); start += static_cast<size_t>(batch_size)) {
+    std::vector<const TokenizedPair*> chunk;
+    for (size_t i = start; i < std::min(eval_pairs_.size(), start + static_cast<size_t>(batch_size)); ++i)
+      chunk.push_back(&eval_pairs_[i]);
+    BatchLoss result = batch_loss(ctx, chunk, /*with_token_metrics=*/true);
+    loss_sum += result.loss.loss.item<double>() * static_cast<double>(chunk.size());
+    for (const auto& [name, value] : result.loss.metrics()) metrics.add(name, value);
+    for (const auto& [name, value] : result.token_sums.metrics()) metrics.add(name, value);
+  }
+  metrics.set("loss", loss_sum / static_cast<double>(eval_pairs_.size()));
+  metrics.set("num_tokens", num_tokens_);  // TRL reports the training total in eval too (§6.A A10)
+}
+
+CausalLM* DpoTrainer::ref_model() { return ref_model_.get(); }
+
+void DpoTrainer::save_state(TrainerContext& ctx, const std::string& checkpoint_dir) const {
+  std::ofstream(checkpoint_dir + "/dpo_state.json") << nlohmann::json{{"num_tokens", num_tokens_}}.dump() << "\n";
+  // A reference that moved (TR-DPO) must come back as it was for an exact resume.
+  if (sync_ref_model_ && ref_model_ != nullptr) {
+    ref_model_->save_pretrained(checkpoint_dir + "/ref_model");
+    ctx.tokenizer.save(checkpoint_dir + "/ref_model");
+  }
+}
+
+void DpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_dir) {
+  const std::string state_file = checkpoint_dir + "/dpo_state.json";
+  std::ifstream in(state_file);
+  if (!in) throw CheckpointError(checkpoint_dir, "missing dpo_state.json");
+  try {
+    num_tokens_ = nlohmann::json::parse(in).at("num_tokens").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(state_file, e.what());
+  }
+  if (sync_ref_model_ && ref_model_ != nullptr) {
+    const std::string ref_dir = checkpoint_dir + "/ref_model";
+    if (!fs::is_directory(ref_dir)) throw CheckpointError(checkpoint_dir, "missing ref_model/ (sync_ref_model)");
+    ref_model_->copy_weights_from(*CausalLM::from_pretrained(ref_dir, {ctx.device, ctx.dtype}));
+  }
+}
+
+}  // namespace trl::dpo
