@@ -78,6 +78,11 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
   }
   state_.begin(std::move(names), std::move(live), std::move(running));
   ref_model_update_steps_.clear();
+  // As in TRL, the buffers are not checkpointed: a resumed run starts them again from the resumed weights.
+  if (args.state.global_step > 0)
+    log::warn("bema: resuming at step " + std::to_string(args.state.global_step) +
+              ": theta_0, the EMA and the BEMA weights restart from the resumed weights (as in TRL, they are not "
+              "part of checkpoints), so they differ from an uninterrupted run's");
   log::info("bema: theta_0, EMA and BEMA weights on " + device.str() + ": " + mib_text(state_.buffer_bytes()) +
             " (three copies of the trainable parameters)");
 }
