@@ -1,0 +1,139 @@
+// Run-config reading and checking (see run_config.h).
+#include "run_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "trl/sdk/error.h"
+#include "trl/sdk/params.h"
+
+namespace trl::host {
+namespace {
+
+const std::vector<std::string>& top_level_keys() {
+  static const std::vector<std::string> keys = {"trainer",     "model",    "ref_model",    "train_dataset",
+                                                "eval_dataset", "args",    "callbacks",    "reward_funcs",
+                                                "group_filter"};
+  return keys;
+}
+
+// "line L, column C" of a byte offset, for JSON parse errors.
+std::string line_column(const std::string& text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+nlohmann::json parse_value(const std::string& text) {
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return value.is_discarded() ? nlohmann::json(text) : value;
+}
+
+void apply_override(nlohmann::json& config, const std::string& entry) {
+  const size_t eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set", entry, "expected key=value, e.g. --set args.max_steps=10");
+  std::string key = entry.substr(0, eq);
+  const nlohmann::json value = parse_value(entry.substr(eq + 1));
+  const auto& tops = top_level_keys();
+  if (key.find('.') == std::string::npos && std::find(tops.begin(), tops.end(), key) == tops.end())
+    key = "args." + key;
+  nlohmann::json* node = &config;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw ConfigError("--set", key, "empty key component");
+    if (!node->is_object()) {
+      if (!node->is_null()) throw ConfigError("--set", key, "'" + part + "' is inside a value that is not an object");
+      *node = nlohmann::json::object();
+    }
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+}
+
+std::string required_string(const nlohmann::json& config, const std::string& key, const std::string& path) {
+  if (!config.contains(key)) throw ConfigError(path, key, "is required");
+  if (!config.at(key).is_string() || config.at(key).get<std::string>().empty())
+    throw ConfigError(path, key, "expected a non-empty string, got " + config.at(key).dump());
+  return config.at(key).get<std::string>();
+}
+
+std::optional<std::string> optional_string(const nlohmann::json& config, const std::string& key,
+                                           const std::string& path) {
+  if (!config.contains(key) || config.at(key).is_null()) return std::nullopt;
+  if (!config.at(key).is_string() || config.at(key).get<std::string>().empty())
+    throw ConfigError(path, key, "expected a non-empty string or null, got " + config.at(key).dump());
+  return config.at(key).get<std::string>();
+}
+
+nlohmann::json list_of_specs(const nlohmann::json& config, const std::string& key, const std::string& path) {
+  if (!config.contains(key) || config.at(key).is_null()) return nlohmann::json::array();
+  const nlohmann::json& v = config.at(key);
+  if (!v.is_array())
+    throw ConfigError(path, key, "expected a list of {\"name\": ..., \"args\": {...}}, got " + v.dump());
+  return v;
+}
+
+}  // namespace
+
+RunConfig parse_run_config(const nlohmann::json& config, const std::string& path) {
+  if (!config.is_object()) throw ConfigError(path, "", "expected a JSON object at the top level");
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    const auto& tops = top_level_keys();
+    if (std::find(tops.begin(), tops.end(), it.key()) != tops.end()) continue;
+    const std::string hint = did_you_mean(it.key(), tops);
+    throw ConfigError(path, it.key(),
+                      "unknown key" + (hint.empty() ? std::string() : " (did you mean \"" + hint + "\"?)") +
+                          "; expected one of: trainer, model, ref_model, train_dataset, eval_dataset, args, "
+                          "callbacks, reward_funcs, group_filter");
+  }
+  RunConfig run;
+  run.path = path;
+  run.raw = config;
+  run.trainer = required_string(config, "trainer", path);
+  run.model = required_string(config, "model", path);
+  run.ref_model = optional_string(config, "ref_model", path);
+  run.train_dataset = required_string(config, "train_dataset", path);
+  run.eval_dataset = optional_string(config, "eval_dataset", path);
+  if (config.contains("args") && !config.at("args").is_object())
+    throw ConfigError(path, "args", "expected an object of parameters, got " + config.at("args").dump());
+  run.callbacks = list_of_specs(config, "callbacks", path);
+  run.reward_funcs = list_of_specs(config, "reward_funcs", path);
+  run.group_filter = config.value("group_filter", nlohmann::json());
+  if (!run.group_filter.is_null() && !run.group_filter.is_object() && !run.group_filter.is_string())
+    throw ConfigError(path, "group_filter", "expected {\"name\": ..., \"args\": {...}} or null, got " +
+                                                run.group_filter.dump());
+  return run;
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "", "cannot be read");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(path + ":" + line_column(text, e.byte > 0 ? e.byte - 1 : 0), "",
+                      std::string("invalid JSON: ") + e.what());
+  }
+  for (const std::string& entry : overrides) apply_override(config, entry);
+  return parse_run_config(config, path);
+}
+
+}  // namespace trl::host
