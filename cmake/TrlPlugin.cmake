@@ -1,17 +1,17 @@
 # trl_add_plugin(): builds one trl-host plugin, in this tree or out of it (installed with the SDK).
 #
-#   trl_add_plugin(<target> [VERSION x.y.z] SOURCES a.cpp b.cpp ...)
+#   trl_add_plugin(<target> [VERSION x.y.z] [NO_INSTALL] SOURCES a.cpp b.cpp ...)
 #
 # Makes a MODULE library named <target>.so (no "lib" prefix) that links the SDK, exports only the three
 # trl_plugin_* symbols (export map + hidden visibility), refuses undefined symbols at link time
 # (-z defs), compiles with LibTorch's C++ ABI flags, and gets the plugin version (default: the
 # project's version) as TRL_PLUGIN_VERSION_STRING for TRL_PLUGIN(). The ABI fields come from the SDK
 # headers it compiles against. Output goes to TRL_PLUGIN_OUTPUT_DIR if set (else the binary dir) and
-# installs to <libdir>/trl/plugins.
+# installs to <libdir>/trl/plugins (unless NO_INSTALL: test fixtures).
 set(_TRL_PLUGIN_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(trl_add_plugin target)
-  cmake_parse_arguments(ARG "" "VERSION" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "VERSION" "SOURCES" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "trl_add_plugin(${target}): no SOURCES given")
   endif()
@@ -40,6 +40,8 @@ function(trl_add_plugin target)
     LIBRARY_OUTPUT_DIRECTORY "${_out}"
     # Installed next to the SDK: <prefix>/lib/trl/plugins -> <prefix>/lib.
     INSTALL_RPATH "$ORIGIN/../..")
-  include(GNUInstallDirs)
-  install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/trl/plugins")
+  if(NOT ARG_NO_INSTALL)
+    include(GNUInstallDirs)
+    install(TARGETS ${target} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/trl/plugins")
+  endif()
 endfunction()

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
 
   int exit_code = kExitOk;
   add_env_command(app, common, exit_code);
+  add_plugins_command(app, common, exit_code);
+  add_train_command(app, common, exit_code);
 
   try {
     app.parse(argc, argv);
