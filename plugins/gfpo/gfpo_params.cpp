@@ -1,0 +1,242 @@
+// GRPOConfig / GFPOConfig as declared parameters, and TRL's cross-field rules (spec §3, §4.1).
+#include "gfpo_params.h"
+
+#include <sstream>
+
+#include "trl/sdk/error.h"
+
+namespace trl::gfpo {
+
+std::string to_string(LossType type) {
+  switch (type) {
+    case LossType::grpo: return "grpo";
+    case LossType::bnpo: return "bnpo";
+    case LossType::dr_grpo: return "dr_grpo";
+    case LossType::dapo: return "dapo";
+  }
+  return "?";
+}
+
+std::string to_string(ScaleRewards scale) {
+  switch (scale) {
+    case ScaleRewards::group: return "group";
+    case ScaleRewards::batch: return "batch";
+    case ScaleRewards::none: return "none";
+  }
+  return "?";
+}
+
+std::string to_string(ImportanceSamplingLevel level) {
+  return level == ImportanceSamplingLevel::token ? "token" : "sequence";
+}
+
+std::string to_string(MultiObjectiveAggregation aggregation) {
+  return aggregation == MultiObjectiveAggregation::sum_then_normalize ? "sum_then_normalize" : "normalize_then_sum";
+}
+
+ScaleRewards parse_scale_rewards(const nlohmann::json& value, const std::string& where) {
+  // grpo_config.py: {True: "group", False: "none"}.get(scale_rewards, scale_rewards).
+  if (value.is_boolean()) return value.get<bool>() ? ScaleRewards::group : ScaleRewards::none;
+  if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    if (text == "group") return ScaleRewards::group;
+    if (text == "batch") return ScaleRewards::batch;
+    if (text == "none") return ScaleRewards::none;
+    std::string hint = did_you_mean(text, {"group", "batch", "none"});
+    throw ConfigError(where, "scale_rewards",
+                      "expected true, false, \"group\", \"batch\" or \"none\"; got \"" + text + "\"" +
+                          (hint.empty() ? "" : " (did you mean \"" + hint + "\"?)"));
+  }
+  throw ConfigError(where, "scale_rewards",
+                    "expected true, false, \"group\", \"batch\" or \"none\"; got " + value.dump());
+}
+
+ParamTable grpo_params() {
+  using T = ParamType;
+  ParamTable t;
+  // Generation (spec §3.1).
+  t.add("num_generations", T::integer, 8, "G: completions sampled per prompt").at_least(2);
+  t.add("num_generations_eval", T::integer, nullptr, "completions per prompt in evaluation; null = num_generations")
+      .at_least(1);
+  t.add("max_completion_length", T::integer, 256,
+        "maximum new tokens per completion (GFPO base default; TRL GRPO HEAD uses 512); also dr_grpo's divisor")
+      .at_least(1);
+  t.add("temperature", T::number, 1.0, "sampling temperature; the loss divides logits by it too").greater_than(0);
+  t.add("top_p", T::number, 1.0, "nucleus sampling probability mass").range(0, 1, false, true);
+  t.add("top_k", T::integer, 0, "keep the k most likely tokens; 0 disables it").at_least(0);
+  t.add("min_p", T::number, nullptr, "minimum token probability relative to the most likely; null = off").range(0, 1);
+  t.add("repetition_penalty", T::number, 1.0, "penalty on tokens already in prompt or completion; 1 = off")
+      .greater_than(0);
+  t.add("steps_per_generation", T::integer, nullptr,
+        "micro-steps served by one generation batch; null = gradient_accumulation_steps (or derived from "
+        "generation_batch_size)")
+      .at_least(1);
+  t.add("generation_batch_size", T::integer, nullptr,
+        "rows generated at once over all processes; null = per_device_train_batch_size * processes * "
+        "steps_per_generation")
+      .at_least(1);
+  t.add("num_iterations", T::integer, 1, "mu: optimisation passes over each generation batch").at_least(1);
+  t.add("shuffle_dataset", T::boolean, true, "shuffle the prompts with the run's seed");
+  t.add("mask_truncated_completions", T::boolean, false,
+        "exclude completions that end without EOS from the loss (their whole completion mask is zeroed)");
+  // Loss (spec §3.4).
+  t.add("beta", T::number, 0.0, "KL coefficient; 0 loads no reference model").at_least(0);
+  t.add("epsilon", T::number, 0.2, "lower clipping epsilon: the ratio is clipped below at 1 - epsilon").at_least(0);
+  t.add("epsilon_high", T::number, nullptr, "upper clipping epsilon; null = epsilon (DAPO recommends 0.28)")
+      .at_least(0);
+  t.add("delta", T::number, nullptr,
+        "two-sided clipping: the unclipped ratio is capped at delta (INTELLECT-2); null = off; should be > "
+        "1 + epsilon_high")
+      .greater_than(0);
+  t.add("importance_sampling_level", T::string, "token", "importance ratio per token or per sequence (GSPO)")
+      .one_of({"token", "sequence"});
+  t.add("loss_type", T::string, "dapo", "aggregation of the token losses").one_of({"grpo", "bnpo", "dr_grpo", "dapo"});
+  t.add("scale_rewards", T::object, "group",
+        "advantage scaling: \"group\" (or true), \"batch\", \"none\" (or false)");
+  t.add("multi_objective_aggregation", T::string, "sum_then_normalize",
+        "combining several rewards (GRPO only; GFPO's filtered path always sums then normalizes)")
+      .one_of({"sum_then_normalize", "normalize_then_sum"});
+  t.add("reward_weights", T::number_list, nullptr, "one weight per reward function; null = all 1.0");
+  t.add("top_entropy_quantile", T::number, 1.0,
+        "rho: only the top-rho quantile of tokens by entropy enter the policy loss; 1 keeps all")
+      .range(0, 1);
+  t.add("use_bias_correction_kl", T::boolean, false, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
+  t.add("off_policy_mask_threshold", T::number, nullptr,
+        "drop sequences with negative advantage whose mean old-minus-new log-prob exceeds this; null = off")
+      .at_least(0);
+  // Logging.
+  t.add("log_completions", T::boolean, false, "write a sample of completions every logging step");
+  t.add("num_completions_to_print", T::integer, nullptr, "rows in that sample; null = all").at_least(1);
+  return t;
+}
+
+ParamTable gfpo_params() {
+  ParamTable t = grpo_params();
+  t.add("num_remains_in_group", ParamType::integer, nullptr,
+        "R: completions kept per group by the group filter; >= 2 and < num_generations; null = plain GRPO")
+      .at_least(2);
+  return t;
+}
+
+void apply_grpo_training_defaults(ParamTable& merged_table) {
+  merged_table.set_default("learning_rate", 1e-6);
+  merged_table.set_default("logging_steps", 10);
+}
+
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, size_t num_reward_functions) {
+  const std::string& where = args.where();
+  TRL_INTERNAL_ASSERT(geometry.per_device_train_batch_size >= 1 && geometry.num_processes >= 1 &&
+                          geometry.gradient_accumulation_steps >= 1,
+                      "batch geometry must be positive");
+  GrpoConfig c;
+  c.num_generations = args.integer("num_generations");
+  c.num_generations_eval = args.optional_integer("num_generations_eval");
+  c.max_completion_length = args.integer("max_completion_length");
+  c.temperature = args.number("temperature");
+  c.top_p = args.number("top_p");
+  c.top_k = args.integer("top_k");
+  c.min_p = args.optional_number("min_p");
+  c.repetition_penalty = args.number("repetition_penalty");
+  c.num_iterations = args.integer("num_iterations");
+  c.shuffle_dataset = args.boolean("shuffle_dataset");
+  c.mask_truncated_completions = args.boolean("mask_truncated_completions");
+  c.beta = args.number("beta");
+  c.epsilon_low = args.number("epsilon");
+  c.epsilon_high = args.optional_number("epsilon_high").value_or(c.epsilon_low);
+  c.delta = args.optional_number("delta");
+  c.importance_sampling_level = args.string("importance_sampling_level") == "sequence"
+                                    ? ImportanceSamplingLevel::sequence
+                                    : ImportanceSamplingLevel::token;
+  const std::string loss = args.string("loss_type");
+  c.loss_type = loss == "grpo" ? LossType::grpo
+                : loss == "bnpo" ? LossType::bnpo
+                : loss == "dr_grpo" ? LossType::dr_grpo
+                                    : LossType::dapo;
+  c.scale_rewards = parse_scale_rewards(args.value("scale_rewards"), where);
+  c.multi_objective_aggregation = args.string("multi_objective_aggregation") == "normalize_then_sum"
+                                      ? MultiObjectiveAggregation::normalize_then_sum
+                                      : MultiObjectiveAggregation::sum_then_normalize;
+  c.top_entropy_quantile = args.number("top_entropy_quantile");
+  c.use_bias_correction_kl = args.boolean("use_bias_correction_kl");
+  c.off_policy_mask_threshold = args.optional_number("off_policy_mask_threshold");
+  c.log_completions = args.boolean("log_completions");
+  c.num_completions_to_print = args.optional_integer("num_completions_to_print");
+  // gfpo_params() declares R; grpo_params() alone does not (the key is then simply absent).
+  if (args.json().contains("num_remains_in_group")) c.num_remains_in_group = args.optional_integer("num_remains_in_group");
+
+  // Batch sizes (grpo_config.py __post_init__, spec §3.1).
+  const int64_t global_batch = geometry.per_device_train_batch_size * geometry.num_processes;
+  const std::optional<int64_t> spg = args.optional_integer("steps_per_generation");
+  const std::optional<int64_t> gbs = args.optional_integer("generation_batch_size");
+  if (spg && gbs)
+    throw ConfigError(where, "generation_batch_size",
+                      "cannot be set together with steps_per_generation (" + str(*spg) + "); set only one");
+  if (gbs) {
+    if (*gbs % global_batch != 0)
+      throw ConfigError(where, "generation_batch_size",
+                        "expected a multiple of per_device_train_batch_size * processes (" + str(global_batch) +
+                            "), got " + str(*gbs));
+    c.generation_batch_size = *gbs;
+    c.steps_per_generation = *gbs / global_batch;
+  } else {
+    c.steps_per_generation = spg.value_or(geometry.gradient_accumulation_steps);
+    c.generation_batch_size = global_batch * c.steps_per_generation;
+  }
+  if (c.generation_batch_size % c.num_generations != 0) {
+    const std::string key = gbs ? "generation_batch_size" : (spg ? "steps_per_generation" : "num_generations");
+    std::ostringstream what;
+    what << "generation_batch_size (" << c.generation_batch_size;
+    if (!gbs)
+      what << " = per_device_train_batch_size " << geometry.per_device_train_batch_size << " * processes "
+           << geometry.num_processes << " * steps_per_generation " << c.steps_per_generation;
+    what << ") must be divisible by num_generations (" << c.num_generations << ")";
+    throw ConfigError(where, key, what.str());
+  }
+  if (geometry.evaluates) {
+    const int64_t eval_global = geometry.per_device_eval_batch_size * geometry.num_processes;
+    if (eval_global % c.eval_num_generations() != 0)
+      throw ConfigError(where, c.num_generations_eval ? "num_generations_eval" : "num_generations",
+                        "the global eval batch size (per_device_eval_batch_size " +
+                            str(geometry.per_device_eval_batch_size) + " * processes " + str(geometry.num_processes) +
+                            ") must be divisible by the generations used in evaluation (" +
+                            str(c.eval_num_generations()) + ")");
+  }
+
+  // Reward weights (spec §3.2).
+  if (args.has("reward_weights")) {
+    c.reward_weights = args.numbers("reward_weights");
+    if (c.reward_weights.size() != num_reward_functions)
+      throw ConfigError(where, "reward_weights",
+                        "expected one weight per reward function (" + std::to_string(num_reward_functions) +
+                            "), got " + std::to_string(c.reward_weights.size()));
+  } else {
+    c.reward_weights.assign(num_reward_functions, 1.0);
+  }
+
+  // GFPO (spec §4.1). R >= 2 is the declared range: TRL only documents it, but R = 1 makes the kept group's
+  // unbiased std NaN and so every advantage NaN.
+  if (c.num_remains_in_group && *c.num_remains_in_group >= c.num_generations)
+    throw ConfigError(where, "num_remains_in_group",
+                      "must be less than num_generations (" + str(c.num_generations) + "), got " +
+                          str(*c.num_remains_in_group));
+
+  // TRL's init warnings that depend only on the configuration.
+  if (c.importance_sampling_level == ImportanceSamplingLevel::sequence &&
+      (c.loss_type == LossType::bnpo || c.loss_type == LossType::dr_grpo || c.loss_type == LossType::dapo))
+    c.warnings.push_back("When using `importance_sampling_level='sequence'`, the '" + to_string(c.loss_type) +
+                         "' loss sums per-token contributions, which effectively weights each sequence by its "
+                         "completion length instead of optimizing the per-sequence objective. To reproduce the "
+                         "GSPO paper's setup, set `loss_type='grpo'`.");
+  if (c.delta && *c.delta <= 1.0 + c.epsilon_high)
+    c.warnings.push_back("delta (" + std::to_string(*c.delta) + ") <= 1 + epsilon_high: no token can count as "
+                         "high-clipped, since the clip metrics use the ratio after the delta clamp (spec §6.B B1)");
+  return c;
+}
+
+}  // namespace trl::gfpo
