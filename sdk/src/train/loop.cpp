@@ -4,6 +4,7 @@
 #include "trl/sdk/train/loop.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,22 @@ void set_rng_state(const at::Tensor& state) {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
+}
+
+// "step 10 | loss 0.6931 | rewards/accuracies 0.75 | ...": a log entry for the console and train.log.
+std::string format_log_line(const nlohmann::json& entry) {
+  std::string line = "step " + std::to_string(entry.value("step", int64_t{0}));
+  for (const auto& [name, value] : entry.items()) {
+    if (name == "step") continue;
+    char number[32];
+    if (value.is_number()) {
+      std::snprintf(number, sizeof number, "%.4g", value.get<double>());
+      line += " | " + name + " " + number;
+    } else {
+      line += " | " + name + " " + value.dump();
+    }
+  }
+  return line;
 }
 
 template <class F>
@@ -141,6 +158,7 @@ TrainResult TrainingLoop::run() {
     entry["step"] = state.global_step;
     state.log_history.push_back(entry);
     metrics_log.write(entry);
+    log::info(format_log_line(entry));
     for_each_callback(callbacks_, [&](Callback& c) { c.on_log(cb, entry); });
   };
 
