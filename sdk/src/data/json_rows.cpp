@@ -161,8 +161,19 @@ class JsonScanner {
     return found;
   }
 
-  int64_t line_of(size_t offset) const {
-    return 1 + std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
+  // 1-based line of each offset; `offsets` ascend, so one pass over the text serves them all.
+  std::vector<int64_t> lines_of(const std::vector<size_t>& offsets) const {
+    std::vector<int64_t> lines;
+    lines.reserve(offsets.size());
+    int64_t line = 1;
+    size_t scanned = 0;
+    for (size_t offset : offsets) {
+      line += std::count(text_.begin() + static_cast<std::ptrdiff_t>(scanned),
+                         text_.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
+      scanned = offset;
+      lines.push_back(line);
+    }
+    return lines;
   }
 
  private:
@@ -200,11 +211,12 @@ std::vector<JsonRow> read_json_document(const std::string& path, const std::stri
 
   const std::vector<size_t> starts = scanner.array_elements(array_offset);
   TRL_INTERNAL_ASSERT(starts.size() == array->size(), "JSON element scan disagrees with the parser");
+  const std::vector<int64_t> lines = scanner.lines_of(starts);
   std::vector<JsonRow> rows;
   rows.reserve(array->size());
   for (size_t k = 0; k < array->size(); ++k) {
     json& value = (*array)[k];
-    const int64_t line = scanner.line_of(starts[k]);
+    const int64_t line = lines[k];
     if (!value.is_object()) throw DataError(path, line, row_type_error(value));
     rows.push_back(JsonRow{std::move(value), line});
   }
