@@ -25,7 +25,10 @@ bool is_main_process() {
   return rank == nullptr || *rank == '\0' || std::string(rank) == "0";
 }
 
-std::string mib_text(int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MiB"; }
+std::string size_text(int64_t bytes) {
+  if (bytes < (int64_t{1} << 20)) return std::to_string((bytes + 512) >> 10) + " KiB";
+  return std::to_string((bytes + (int64_t{1} << 19)) >> 20) + " MiB";
+}
 
 }  // namespace
 
@@ -83,7 +86,7 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
     log::warn("bema: resuming at step " + std::to_string(args.state.global_step) +
               ": theta_0, the EMA and the BEMA weights restart from the resumed weights (as in TRL, they are not "
               "part of checkpoints), so they differ from an uninterrupted run's");
-  log::info("bema: theta_0, EMA and BEMA weights on " + device.str() + ": " + mib_text(state_.buffer_bytes()) +
+  log::info("bema: theta_0, EMA and BEMA weights on " + device.str() + ": " + size_text(state_.buffer_bytes()) +
             " (three copies of the trainable parameters)");
 }
 
