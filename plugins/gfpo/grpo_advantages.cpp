@@ -38,6 +38,13 @@ at::Tensor close_to_zero(const at::Tensor& std_rewards) {
   return at::isclose(std_rewards, at::zeros_like(std_rewards));
 }
 
+// Plain mean and unbiased std (torch's Tensor.mean / Tensor.std) of a 1-D tensor, with the shifted mean
+// of nanmean_shifted: a constant block gives exactly its value and std 0. One value gives std NaN, as torch.
+at::Tensor plain_mean(const at::Tensor& x) { return x[0] + (x - x[0]).mean(); }
+at::Tensor plain_std(const at::Tensor& x) {
+  return ((x - plain_mean(x)).pow(2).sum() / static_cast<double>(x.numel() - 1)).sqrt();
+}
+
 }  // namespace
 
 at::Tensor rewards_matrix(const std::vector<std::vector<std::optional<double>>>& per_function) {
@@ -59,13 +66,24 @@ at::Tensor weighted_reward_sum(const at::Tensor& rewards_per_func, const std::ve
   return (rpf * weights_tensor(weights, rpf).unsqueeze(0)).nansum(/*dim=*/1);    // (N,)
 }
 
+at::Tensor nanmean_shifted(const at::Tensor& values, std::optional<int64_t> dim, bool keepdim) {
+  TRL_INTERNAL_ASSERT(dim || !keepdim, "a mean over all dimensions returns a 0-dim tensor");
+  const at::Tensor x = dim ? values : values.reshape({-1});
+  const int64_t d = dim.value_or(0);
+  // The shift is one of the values (the median), so a constant slice has mean exactly that value.
+  const at::Tensor shift = std::get<0>(x.nanmedian(d, /*keepdim=*/true));
+  at::Tensor mean = shift + at::nanmean(x - shift, {d}, /*keepdim=*/true);
+  if (!dim) return mean.reshape({});
+  return keepdim ? mean : mean.squeeze(d);
+}
+
 at::Tensor nanstd(const at::Tensor& values, std::optional<int64_t> dim, bool keepdim) {
   // utils.nanstd: variance = nanmean((x - nanmean(x))^2) * count / (count - 1), NaN for count < 2.
   // The correction is computed in float64 here; TRL's count / (count - 1) is a float32 tensor.
   TRL_INTERNAL_ASSERT(dim || !keepdim, "nanstd over all dimensions returns a 0-dim tensor");
   const at::Tensor x = dim ? values : values.reshape({-1});
   const int64_t d = dim.value_or(0);
-  const at::Tensor mean = at::nanmean(x, {d}, /*keepdim=*/true);
+  const at::Tensor mean = nanmean_shifted(x, d, /*keepdim=*/true);
   at::Tensor variance = at::nanmean((x - mean).pow(2), {d}, /*keepdim=*/true);
   const at::Tensor count = (~at::isnan(x)).sum({d}, /*keepdim=*/true).to(variance.scalar_type());
   const at::Tensor correction = at::where(count > 1, count / (count - 1), at::full_like(count, kNaN));
@@ -92,7 +110,7 @@ Advantages grpo_advantages(const at::Tensor& rewards_per_func, const std::vector
   if (aggregation == MultiObjectiveAggregation::sum_then_normalize) {
     out.rewards = (rpf * w.unsqueeze(0)).nansum(1).masked_fill(unscorable, kNaN);  // (N,)
     const at::Tensor grouped = out.rewards.view({-1, G});                          // (N/G, G)
-    const at::Tensor group_mean = at::nanmean(grouped, {1}).repeat_interleave(G);  // (N,)
+    const at::Tensor group_mean = nanmean_shifted(grouped, 1).repeat_interleave(G);  // (N,)
     if (scale_rewards == ScaleRewards::batch) {
       // Only the std is global; centring stays per group (spec §6.B B3).
       out.std_rewards = N > 1 ? nanstd(out.rewards).expand_as(out.rewards) : at::zeros_like(out.rewards);
@@ -104,12 +122,12 @@ Advantages grpo_advantages(const at::Tensor& rewards_per_func, const std::vector
     if (scale_rewards != ScaleRewards::none) out.advantages = out.advantages / (out.std_rewards + kAdvantageStdEpsilon);
   } else {
     const at::Tensor grouped = rpf.view({-1, G, F});                                         // (N/G, G, F)
-    const at::Tensor mean_k = at::nanmean(grouped, {1}, /*keepdim=*/true);                   // (N/G, 1, F)
+    const at::Tensor mean_k = nanmean_shifted(grouped, 1, /*keepdim=*/true);                 // (N/G, 1, F)
     const at::Tensor std_k = G > 1 ? nanstd(grouped, 1, /*keepdim=*/true) : at::zeros_like(mean_k);
     const at::Tensor reward_k = ((grouped - mean_k) / (std_k + kAdvantageStdEpsilon)).view({-1, F});  // (N, F)
     out.rewards = (reward_k * w.unsqueeze(0)).nansum(1).masked_fill(unscorable, kNaN);     // (N,)
     out.std_rewards = N > 1 ? nanstd(out.rewards).expand_as(out.rewards) : at::zeros_like(out.rewards);
-    out.advantages = (out.rewards - at::nanmean(out.rewards)) / (out.std_rewards + kAdvantageStdEpsilon);
+    out.advantages = (out.rewards - nanmean_shifted(out.rewards)) / (out.std_rewards + kAdvantageStdEpsilon);
   }
   out.is_std_zero = close_to_zero(out.std_rewards);
   // Unscorable rows (NaN reward) and lone scorable rows (NaN std) carry no signal (spec §6.B B4).
@@ -133,12 +151,12 @@ Advantages gfpo_advantages(const at::Tensor& rewards_per_func, const std::vector
   for (int64_t size : group_sizes) {
     TRL_INTERNAL_ASSERT(size >= 1, "a kept group must hold at least one row");
     const at::Tensor block = out.rewards.narrow(0, offset, size);  // (size,)
-    means.push_back(block.mean().expand({size}));
-    stds.push_back(block.std().expand({size}));  // unbiased, as torch's Tensor.std
+    means.push_back(plain_mean(block).expand({size}));
+    stds.push_back(plain_std(block).expand({size}));  // unbiased, as torch's Tensor.std
     offset += size;
   }
   const at::Tensor group_mean = at::cat(means);  // (K,)
-  out.std_rewards = scale_rewards == ScaleRewards::batch ? out.rewards.std().expand_as(out.rewards).contiguous()
+  out.std_rewards = scale_rewards == ScaleRewards::batch ? plain_std(out.rewards).expand_as(out.rewards).contiguous()
                                                          : at::cat(stds);
   out.advantages = out.rewards - group_mean;
   if (scale_rewards != ScaleRewards::none) out.advantages = out.advantages / (out.std_rewards + kAdvantageStdEpsilon);
@@ -156,16 +174,16 @@ std::vector<std::pair<std::string, double>> reward_metrics(const at::Tensor& rew
   std::vector<std::pair<std::string, double>> out;
   for (size_t f = 0; f < names.size(); ++f) {
     const at::Tensor column = rpf.select(1, static_cast<int64_t>(f));  // (N,)
-    out.emplace_back("rewards/" + names[f] + "/mean", at::nanmean(column).item<double>());
+    out.emplace_back("rewards/" + names[f] + "/mean", nanmean_shifted(column).item<double>());
     out.emplace_back("rewards/" + names[f] + "/std", nanstd(column).item<double>());
   }
   at::Tensor rewards = weighted_reward_sum(rpf, weights);  // (N,)
   if (plain) {
-    out.emplace_back("reward", rewards.mean().item<double>());
-    out.emplace_back("reward_std", rewards.std().item<double>());
+    out.emplace_back("reward", plain_mean(rewards).item<double>());
+    out.emplace_back("reward_std", plain_std(rewards).item<double>());
   } else {
     rewards = rewards.masked_fill(unscorable_rows(rpf), kNaN);  // exclude unscorable rows from the stats
-    out.emplace_back("reward", at::nanmean(rewards).item<double>());
+    out.emplace_back("reward", nanmean_shifted(rewards).item<double>());
     out.emplace_back("reward_std", nanstd(rewards).item<double>());
   }
   out.emplace_back("frac_reward_zero_std", is_std_zero.to(at::kDouble).mean().item<double>());

@@ -7,8 +7,10 @@
 // Everything here is float64 on the rewards' device. TRL works in float32 (rewards_per_func and
 // reward_weights are fp32), where the nanmean of a constant non-dyadic group is one ulp off: a group of
 // seven 0.7 rewards gets advantages of about +-6e-4 instead of 0 and is not counted by frac_reward_zero_std
-// (spec §6.B B2). In float64 the same group gives exactly 0, which is what the formula means; every other
-// value agrees with TRL to float32 precision.
+// (spec §6.B B2). Here means are taken in float64 as shift + mean(x - shift), the shift being one of the
+// values (the median): the same number up to rounding, but a constant group's mean is then exactly its
+// value, so its advantages and std are exactly 0, which is what the formula means. Every other value
+// agrees with TRL to float32 precision.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +45,14 @@ at::Tensor rewards_matrix(const std::vector<std::vector<std::optional<double>>>&
 /// here; GRPO HEAD then sets it back to NaN (grpo_advantages), GFPO keeps the 0 (spec §6.B B9).
 at::Tensor weighted_reward_sum(const at::Tensor& rewards_per_func, const std::vector<double>& weights);
 
-/// Standard deviation ignoring NaN with Bessel's correction, as TRL's utils.nanstd: NaN where fewer than
-/// two values are present. `dim` = nullopt reduces everything to a 0-dim tensor.
+/// Mean ignoring NaN (torch.nanmean) computed as shift + nanmean(x - shift), shift = the NaN-ignoring
+/// median: exact for constant slices. NaN where every value is NaN. `dim` = nullopt reduces everything to
+/// a 0-dim tensor.
+at::Tensor nanmean_shifted(const at::Tensor& values, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+/// Standard deviation ignoring NaN with Bessel's correction, as TRL's utils.nanstd (around
+/// nanmean_shifted): NaN where fewer than two values are present. `dim` = nullopt reduces everything to a
+/// 0-dim tensor.
 at::Tensor nanstd(const at::Tensor& values, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
 
 /// GRPO HEAD advantages (grpo_trainer _generate_and_score_completions, spec §3.3, §6.B B3, B4):
