@@ -39,6 +39,8 @@ DpoLossResult dpo_loss(const DpoLossInputs& in, const DpoLossConfig& config) {
   const at::Tensor& like = in.chosen_logps;
   const int64_t B = like.size(0);
   check_rows(in.rejected_logps, "rejected_logps", like, /*same_dtype=*/true);
+  // A few comparisons per call: a config built in code (not read through dpo_params) is checked too.
+  validate(config, "dpo loss config");
   const DpoLossNeeds needs = dpo_loss_needs(config);
 
   DpoPairTerms terms;

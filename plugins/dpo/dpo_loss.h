@@ -9,8 +9,9 @@
 //
 // Letters: B pairs; 2B rows, all chosen then all rejected (the collator's order); L label positions of
 // the shifted sequence (position t predicts token t+1); T positions of the unshifted sequence.
-// All tensors of one call share a device and a floating dtype (float32 and float64 are tested; bfloat16
-// and float16 follow TRL's alpha-divergence clamp). Nothing here moves tensors between devices.
+// All tensors of one call share a device and a floating dtype (float32 and float64 are tested against
+// TRL; the alpha-divergence clamp also has TRL's float16 and bfloat16 entries). Nothing here moves
+// tensors between devices.
 #pragma once
 
 #include <string>
@@ -74,8 +75,9 @@ struct DpoLossResult {
   std::vector<std::pair<std::string, at::Tensor>> metrics() const;
 };
 
-/// TRL's DPO loss (HEAD `_compute_loss`, spec §1.5) for one local batch under a validated config.
-/// Bad shapes, dtypes, devices or a missing required input are bugs in the caller (InternalError).
+/// TRL's DPO loss (HEAD `_compute_loss`, spec §1.5) for one local batch. The config is validated again
+/// (ConfigError, see validate()); bad shapes, dtypes, devices or a missing required input are bugs in
+/// the caller (InternalError).
 DpoLossResult dpo_loss(const DpoLossInputs& inputs, const DpoLossConfig& config);
 
 /// Per-token inputs of a 2B-row batch, as a trainer has them after its forward passes.

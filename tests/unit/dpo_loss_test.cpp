@@ -345,6 +345,16 @@ TEST(DpoLoss, MissingRequiredInputIsABugNamingTheField) {
   EXPECT_THROW(trl::dpo::dpo_loss(in, with_losses({DpoLossType::sft})), trl::InternalError);
 }
 
+// A config built in code skips dpo_params; dpo_loss still refuses it rather than return NaN (log ε).
+TEST(DpoLoss, RefusesAnInvalidConfigBuiltInCode) {
+  try {
+    trl::dpo::dpo_loss(random_inputs(2, at::kDouble, 16), with_losses({DpoLossType::exo_pair}));
+    FAIL() << "no exception";
+  } catch (const trl::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("dpo loss config: label_smoothing:", 0), 0u) << e.what();
+  }
+}
+
 TEST(DpoLoss, RefusesRowsOfDifferentBatchSize) {
   DpoLossInputs in = random_inputs(3, at::kDouble, 13);
   in.rejected_logps = in.rejected_logps.narrow(0, 0, 2);
