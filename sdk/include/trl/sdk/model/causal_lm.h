@@ -15,6 +15,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
+#include <nlohmann/json.hpp>
 
 #include "trl/sdk/model/model_config.h"
 
@@ -30,11 +31,23 @@ struct ModelOptions {
 
 /// A causal language model. Not copyable; clone() makes an independent deep copy.
 class CausalLM {
+  struct Impl;
+  /// Only CausalLM can make one (explicit: `{}` does not convert), so the constructor stays internal.
+  struct Key {
+    explicit Key() = default;
+  };
+
  public:
-  /// Loads DIR/config.json and DIR/model.safetensors (or the shards of model.safetensors.index.json).
-  /// Errors are ModelError naming the file and the tensor or key.
+  /// Internal: use from_pretrained(), from_config() or clone().
+  CausalLM(Key key, std::unique_ptr<Impl> impl);
+  /// Loads DIR/config.json and DIR/model.safetensors (or the shards of model.safetensors.index.json),
+  /// converting F32/F16/BF16 weights to options.dtype, and DIR/generation_config.json when present.
+  /// Errors are ModelError naming the file and the tensor or key: a missing, unexpected or wrongly shaped
+  /// tensor is refused (a tied lm_head.weight and legacy rotary_emb.inv_freq buffers are ignored).
   static std::unique_ptr<CausalLM> from_pretrained(const std::string& dir, const ModelOptions& options = {});
-  /// A randomly initialised model (HF's init: normal(0, initializer_range), norms 1, biases 0), seeded.
+  /// A randomly initialised model (HF's init: normal(0, initializer_range) for linear and embedding
+  /// weights, the pad_token_id row of the embedding zeroed as nn.Embedding(padding_idx) does, norms 1,
+  /// biases 0), drawn from a CPU generator seeded with `seed` in named_parameters() order.
   static std::unique_ptr<CausalLM> from_config(const ModelConfig& config, uint64_t seed,
                                                const ModelOptions& options = {});
   ~CausalLM();
@@ -48,6 +61,10 @@ class CausalLM {
 
   /// The config this model was built from.
   const ModelConfig& config() const;
+  /// generation_config.json as loaded (an object; empty for a model made by from_config).
+  const nlohmann::json& generation_config() const;
+  /// Replaces the generation_config.json object written by save_pretrained().
+  void set_generation_config(nlohmann::json generation_config);
   /// The device the weights live on.
   c10::Device device() const;
   /// The weights' dtype.
@@ -62,8 +79,11 @@ class CausalLM {
 
   /// Final-norm hidden states (B, T, H) in the model dtype.
   /// input_ids (B, T) int64; attention_mask (B, T) int64/bool, 1 = real token (undefined = all real);
-  /// position_ids (B, T) int64 (undefined = cumulative count of real tokens - 1, so left padding works).
+  /// position_ids (B, T) int64 (undefined = cumulative count of real tokens - 1 clamped at 0, counted over
+  /// the cached positions too, so left and right padding leave real tokens' outputs unchanged).
+  /// Attention is causal over real keys; a padding query attends to itself only, so its output is finite.
   /// With a cache, the new keys/values are appended and attention covers cached positions too.
+  /// Throws ModelError for a token id outside [0, V) or a sequence longer than the sliding window.
   at::Tensor hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask = {},
                            const at::Tensor& position_ids = {}, KVCache* cache = nullptr) const;
   /// Logits (..., V) of hidden states (..., H): the lm_head projection. Use token_stats() in training.
@@ -71,13 +91,12 @@ class CausalLM {
   /// The lm_head weight (V, H) (embed_tokens' weight when tied).
   const at::Tensor& lm_head_weight() const;
 
-  /// Writes config.json, model.safetensors (HF tensor names, tied lm_head omitted) and
-  /// generation_config.json into `dir` (created if missing). Writes go to temporaries renamed into place.
+  /// Writes config.json (torch_dtype = the weights' dtype), model.safetensors (HF tensor names, tied
+  /// lm_head omitted, metadata format=pt) and generation_config.json into `dir` (created if missing).
+  /// Writes go to temporaries renamed into place; a stale model.safetensors.index.json is removed.
   void save_pretrained(const std::string& dir) const;
 
  private:
-  struct Impl;
-  explicit CausalLM(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,9 +1,14 @@
 // trl/sdk/model/kv_cache.h: the key/value cache for incremental decoding, preallocated for a maximum
 // length so the decoding loop does not allocate per token.
+//
+// Per layer, keys and values live in one (B, kv_heads, max_length, head_dim) buffer each; a forward call
+// writes its t new positions in place and attends over views of the filled prefix. The padding mask of
+// every filled position is kept alongside, so left-padded prompts stay masked while decoding.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include <ATen/core/Tensor.h>
 
@@ -20,24 +25,26 @@ class KVCache {
   KVCache(const KVCache&) = delete;
   KVCache& operator=(const KVCache&) = delete;
 
-  /// Positions filled so far.
+  /// Positions filled so far (committed by end_step()).
   int64_t length() const;
   /// Capacity in positions.
   int64_t max_length() const;
   /// Rows.
   int64_t batch_size() const;
-  /// Mask of every position filled so far (B, length) int64: 1 = real token, 0 = padding.
+  /// Mask of every position filled so far (B, length) int64: 1 = real token, 0 = padding. Between
+  /// begin_step() and end_step() it also covers the step's new positions (B, length + t).
   const at::Tensor& attention_mask() const;
 
-  /// Used by the model: appends (B, heads, t, head_dim) keys and values of `layer` and returns views of
-  /// all keys/values so far (B, heads, length + t, head_dim). `new_mask` (B, t) is appended once per call
-  /// sequence, by layer 0.
-  std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& keys, const at::Tensor& values);
-  /// Used by the model: records the mask of the t new positions; call before the layers, once per forward.
+  /// Used by the model: records the mask (B, t) of the t new positions; call before the layers, once per
+  /// forward. A step begun and never ended (the forward threw) is discarded by the next begin_step().
+  /// Throws InternalError when the step would pass max_length().
   void begin_step(const at::Tensor& new_mask);
-  /// Used by the model: commits the t new positions after all layers appended.
+  /// Used by the model: writes the step's (B, kv_heads, t, head_dim) keys and values of `layer` in place
+  /// and returns views of all keys/values so far (B, kv_heads, length + t, head_dim).
+  std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& keys, const at::Tensor& values);
+  /// Used by the model: commits the step's t new positions after all layers appended.
   void end_step();
-  /// Keeps only the rows in `index` (int64), e.g. to drop finished sequences.
+  /// Keeps only the rows in `index` (int64, on any device), in that order, e.g. to drop finished sequences.
   void select_rows(const at::Tensor& index);
 
  private:

@@ -3,8 +3,9 @@
 //
 // Trainers pass hidden states (B, T, H) and labels (B, T) already shifted (labels[b][t] is the token
 // the model should predict at position t, -100 where nothing is predicted, e.g. prompt and padding).
-// The lm_head is applied chunk by chunk to the selected positions only; the backward pass recomputes
-// each chunk's logits instead of keeping them, so peak memory is one chunk's logits.
+// The N labelled rows of the hidden states are gathered first (N, H); the lm_head is applied chunk by
+// chunk to them only; the backward pass recomputes each chunk's logits instead of keeping them, so peak
+// memory is one chunk's logits (chunk_rows × V) in both passes.
 #pragma once
 
 #include <cstdint>
@@ -20,15 +21,16 @@ constexpr int64_t kIgnoreIndex = -100;
 
 /// Which extra statistics to compute (all are without gradient).
 struct TokenStatsOptions {
-  bool entropy = false;         ///< predictive entropy per position
-  bool mean_logit = false;      ///< mean over the vocabulary of the raw logits
+  bool entropy = false;         ///< predictive entropy -Σ p log p of the tempered distribution
+  bool mean_logit = false;      ///< mean over the vocabulary of the raw logits (before temperature)
   bool argmax_hit = false;      ///< whether argmax(logits) == label
-  bool log_sum_p2 = false;      ///< log Σ_v p_v² (WPO weights)
-  double temperature = 1.0;     ///< logits are divided by this before log-softmax (GRPO); stats use it too
+  bool log_sum_p2 = false;      ///< log Σ_v p_v² of the tempered distribution (WPO weights)
+  double temperature = 1.0;     ///< logits are divided by this before log-softmax (GRPO); must be > 0
   int64_t chunk_rows = 1024;    ///< positions per lm_head chunk (memory: chunk_rows × V floats)
 };
 
-/// Results, each (B, T) float32 with zeros where labels == -100 (argmax_hit: bool, false there).
+/// Results, each (B, T) with zeros where labels == -100 (argmax_hit: bool, false there). Floating results
+/// are float32, or float64 for a float64 model.
 struct TokenStats {
   at::Tensor logps;       ///< log p(label); differentiable w.r.t. the hidden states and the lm_head
   at::Tensor entropy;     ///< defined iff requested
@@ -38,7 +40,8 @@ struct TokenStats {
 };
 
 /// Computes the statistics for `model`'s lm_head at every position whose label is not kIgnoreIndex.
-/// hidden: (B, T, H) model dtype; labels: (B, T) int64 on the same device.
+/// hidden: (B, T, H) model dtype; labels: (B, T) int64 on the same device. A label outside [0, V) other
+/// than -100 is a DataError.
 TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at::Tensor& labels,
                        const TokenStatsOptions& options = {});
 

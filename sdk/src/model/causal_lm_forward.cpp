@@ -1,0 +1,116 @@
+// The decoder's forward pass: embedding, N × (RMSNorm → attention → residual, RMSNorm → SwiGLU MLP →
+// residual), final RMSNorm, and the lm_head projection. Semantics of transformers' LlamaModel /
+// Qwen2Model / Qwen3Model / MistralModel; letters as in causal_lm_impl.h.
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "causal_lm_impl.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/model/kv_cache.h"
+
+namespace trl {
+namespace {
+
+/// What every layer of one forward call shares.
+struct ForwardContext {
+  at::Tensor cos, sin;  // (B, T, 1, D)
+  at::Tensor mask;      // (B, 1, T, L) additive
+  KVCache* cache = nullptr;
+};
+
+at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& h,
+                          const ForwardContext& ctx) {
+  const int64_t B = h.size(0), T = h.size(1), D = c.head_dim;
+  at::Tensor q = at::linear(h, w.q_proj, w.q_bias).view({B, T, c.num_attention_heads, D});
+  at::Tensor k = at::linear(h, w.k_proj, w.k_bias).view({B, T, c.num_key_value_heads, D});
+  at::Tensor v = at::linear(h, w.v_proj, w.v_bias).view({B, T, c.num_key_value_heads, D});
+  if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
+    q = rms_norm(q, w.q_norm, c.rms_norm_eps);
+    k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+  }
+  q = apply_rope(q, ctx.cos, ctx.sin).transpose(1, 2);  // (B, Nq, T, D)
+  k = apply_rope(k, ctx.cos, ctx.sin).transpose(1, 2);  // (B, Nkv, T, D)
+  v = v.transpose(1, 2);                                // (B, Nkv, T, D)
+  if (ctx.cache != nullptr) std::tie(k, v) = ctx.cache->append(layer, k, v);  // (B, Nkv, L, D)
+  const at::Tensor attended = grouped_attention(q, k, v, ctx.mask);          // (B, T, Nq·D)
+  return at::linear(attended, w.o_proj, w.o_bias);                           // (B, T, H)
+}
+
+at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h) {
+  return at::linear(at::silu(at::linear(h, w.gate_proj)) * at::linear(h, w.up_proj), w.down_proj);
+}
+
+at::Tensor decoder_layer(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& x,
+                         const ForwardContext& ctx) {
+  const at::Tensor after_attention = x + self_attention(c, w, layer, rms_norm(x, w.input_norm, c.rms_norm_eps), ctx);
+  return after_attention + swiglu_mlp(w, rms_norm(after_attention, w.post_norm, c.rms_norm_eps));
+}
+
+void check_input(const ModelConfig& config, const std::string& source, c10::Device device, const at::Tensor& ids,
+                 const at::Tensor& attention_mask, const at::Tensor& position_ids) {
+  TRL_INTERNAL_ASSERT(ids.defined() && ids.dim() == 2 && ids.size(1) > 0,
+                      "hidden_states: input_ids must be (B, T) with T > 0");
+  TRL_INTERNAL_ASSERT(ids.scalar_type() == at::kLong, "hidden_states: input_ids must be int64");
+  TRL_INTERNAL_ASSERT(ids.device() == device, "hidden_states: input_ids must be on the model's device");
+  TRL_INTERNAL_ASSERT(!attention_mask.defined() || attention_mask.sizes() == ids.sizes(),
+                      "hidden_states: attention_mask must have input_ids' shape (B, T)");
+  TRL_INTERNAL_ASSERT(!position_ids.defined() || position_ids.sizes() == ids.sizes(),
+                      "hidden_states: position_ids must have input_ids' shape (B, T)");
+  const int64_t lowest = ids.min().item<int64_t>(), highest = ids.max().item<int64_t>();
+  if (lowest < 0 || highest >= config.vocab_size)
+    throw ModelError(source, "input_ids: token id " + std::to_string(lowest < 0 ? lowest : highest) +
+                                   " is outside the vocabulary [0, " + std::to_string(config.vocab_size) +
+                                   ") (does the tokenizer belong to this model?)");
+}
+
+}  // namespace
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // transformers normalises in float32 whatever the weights' dtype; float64 stays float64 here.
+  const at::Tensor xf = x.to(at::promote_types(at::kFloat, x.scalar_type()));
+  const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                   const at::Tensor& position_ids, KVCache* cache) const {
+  const Impl& m = *impl_;
+  const ModelConfig& c = m.config;
+  check_input(c, m.source, m.device, input_ids, attention_mask, position_ids);
+  const int64_t B = input_ids.size(0), T = input_ids.size(1);
+  const at::Tensor real = attention_mask.defined() ? attention_mask.to(at::kBool)
+                                                   : at::ones({B, T}, input_ids.options().dtype(at::kBool));
+
+  int64_t offset = 0;
+  at::Tensor key_mask = real;  // (B, L)
+  if (cache != nullptr) {
+    TRL_INTERNAL_ASSERT(cache->batch_size() == B, "hidden_states: the cache holds a different number of rows");
+    offset = cache->length();
+    cache->begin_step(real);
+    key_mask = cache->attention_mask().to(at::kBool);
+  }
+  const int64_t L = offset + T;
+  if (c.sliding_window && L > *c.sliding_window)
+    throw ModelError(m.source, "sliding_window: " + std::to_string(*c.sliding_window) +
+                                   " is shorter than this sequence (" + std::to_string(L) +
+                                   " positions); sliding-window attention is not implemented");
+
+  ForwardContext ctx;
+  ctx.cache = cache;
+  const at::Tensor positions =
+      position_ids.defined() ? position_ids
+                             : key_mask.to(at::kLong).cumsum(1).narrow(1, offset, T).sub(1).clamp_min(0);  // (B, T)
+  std::tie(ctx.cos, ctx.sin) = rope_cos_sin(m.inv_freq, positions, m.dtype);
+  ctx.mask = attention_bias_mask(key_mask, offset, T, m.dtype);
+
+  // padding_idx as nn.Embedding(padding_idx=pad_token_id): that row gets no gradient, as in transformers.
+  at::Tensor x = at::embedding(m.weights.embed, input_ids, c.pad_token_id.value_or(-1));  // (B, T, H)
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) x = decoder_layer(c, m.weights.layers[i], i, x, ctx);
+  if (cache != nullptr) cache->end_step();
+  return rms_norm(x, m.weights.norm, c.rms_norm_eps);
+}
+
+at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->weights.lm_head); }
+
+}  // namespace trl

@@ -1,0 +1,145 @@
+// Label log-probabilities and per-token statistics without a (B, T, V) log-softmax
+// (trl/sdk/model/token_stats.h).
+//
+// A custom autograd function gathers nothing but the N labelled rows, applies the lm_head in chunks and
+// keeps only the per-row logsumexp for the backward pass, which recomputes each chunk's logits z:
+//   d logp / dz = onehot(label) - softmax(z)         (log-softmax, then gather)
+//   dL/dh = (g·(onehot - p) / temperature) · W       dL/dW = (g·(onehot - p) / temperature)ᵀ · h
+// Letters: B rows, T tokens, N labelled positions, n rows of one chunk, H hidden, V vocab.
+#include "trl/sdk/model/token_stats.h"
+
+#include <algorithm>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "trl/sdk/error.h"
+#include "trl/sdk/model/causal_lm.h"
+
+namespace trl {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8;  // forward() flags
+
+/// Outputs: logps, entropy, mean_logit, argmax_hit, log_sum_p2, each (N) (or (0) when not requested).
+struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
+                               const at::Tensor& labels, double temperature, int64_t chunk_rows, int64_t flags) {
+    const int64_t N = hidden.size(0);
+    const auto acc = at::promote_types(at::kFloat, weight.scalar_type());
+    const auto options = hidden.options().dtype(acc);
+    auto maybe = [&](int64_t flag, at::ScalarType type) {
+      return at::empty({(flags & flag) ? N : 0}, options.dtype(type));
+    };
+    at::Tensor logps = at::empty({N}, options), lse = at::empty({N}, options);
+    at::Tensor entropy = maybe(kEntropy, acc), mean_logit = maybe(kMeanLogit, acc);
+    at::Tensor argmax_hit = maybe(kArgmaxHit, at::kBool), log_sum_p2 = maybe(kLogSumP2, acc);
+
+    for (int64_t start = 0; start < N; start += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, N - start);
+      const at::Tensor label = labels.narrow(0, start, n);                          // (n)
+      at::Tensor z = at::linear(hidden.narrow(0, start, n), weight).to(acc);       // (n, V)
+      if (flags & kMeanLogit) mean_logit.narrow(0, start, n).copy_(z.mean(-1));
+      if (flags & kArgmaxHit) argmax_hit.narrow(0, start, n).copy_(z.argmax(-1).eq(label));
+      if (temperature != 1.0) z.div_(temperature);
+      const at::Tensor row_lse = z.logsumexp(-1);                                  // (n)
+      lse.narrow(0, start, n).copy_(row_lse);
+      logps.narrow(0, start, n).copy_(z.gather(1, label.unsqueeze(1)).squeeze(1) - row_lse);
+      if (flags & kEntropy) {  // H = lse - Σ p·z, as TRL's entropy_from_logits
+        const at::Tensor p = (z - row_lse.unsqueeze(1)).exp_();
+        entropy.narrow(0, start, n).copy_(row_lse - (p * z).sum(-1));
+      }
+      if (flags & kLogSumP2) log_sum_p2.narrow(0, start, n).copy_((z * 2).logsumexp(-1) - row_lse * 2);
+    }
+    ctx->save_for_backward({hidden, weight, labels});
+    ctx->saved_data["lse"] = lse;
+    ctx->saved_data["temperature"] = temperature;
+    ctx->saved_data["chunk_rows"] = chunk_rows;
+    ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    return {logps, entropy, mean_logit, argmax_hit, log_sum_p2};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &hidden = saved[0], &weight = saved[1], &labels = saved[2];
+    const at::Tensor lse = ctx->saved_data["lse"].toTensor();
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
+    const bool need_hidden = ctx->needs_input_grad(0), need_weight = ctx->needs_input_grad(1);
+    const at::Tensor& g = grad_outputs[0];  // (N)
+    at::Tensor grad_hidden, grad_weight;
+    if (!g.defined() || (!need_hidden && !need_weight)) return {grad_hidden, grad_weight, {}, {}, {}, {}};
+
+    const int64_t N = hidden.size(0);
+    const auto acc = lse.scalar_type();
+    if (need_hidden) grad_hidden = at::empty_like(hidden);
+    at::Tensor grad_weight_acc = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(acc)) : at::Tensor();
+    const at::Tensor g_acc = g.to(acc);
+    for (int64_t start = 0; start < N; start += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, N - start);
+      const at::Tensor h = hidden.narrow(0, start, n);                        // (n, H)
+      const at::Tensor g_rows = g_acc.narrow(0, start, n).unsqueeze(1);       // (n, 1)
+      at::Tensor dz = at::linear(h, weight).to(acc);                          // (n, V) recomputed logits
+      if (temperature != 1.0) dz.div_(temperature);
+      dz.sub_(lse.narrow(0, start, n).unsqueeze(1)).exp_().mul_(-g_rows);     // -g·softmax(z)
+      dz.scatter_add_(1, labels.narrow(0, start, n).unsqueeze(1), g_rows);    // + g·onehot(label)
+      if (temperature != 1.0) dz.div_(temperature);
+      if (need_hidden) {
+        at::Tensor rows = grad_hidden.narrow(0, start, n);
+        at::mm_out(rows, dz.to(weight.scalar_type()), weight);
+      }
+      if (need_weight) grad_weight_acc.addmm_(dz.t(), h.to(acc));
+    }
+    if (need_weight) grad_weight = grad_weight_acc.to(weight.scalar_type());
+    return {grad_hidden, grad_weight, {}, {}, {}, {}};
+  }
+};
+
+}  // namespace
+
+TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at::Tensor& labels,
+                       const TokenStatsOptions& options) {
+  TRL_INTERNAL_ASSERT(hidden.dim() == 3 && hidden.size(2) == model.config().hidden_size,
+                      "token_stats: hidden must be (B, T, H)");
+  TRL_INTERNAL_ASSERT(labels.dim() == 2 && labels.size(0) == hidden.size(0) && labels.size(1) == hidden.size(1),
+                      "token_stats: labels must be (B, T) like hidden");
+  TRL_INTERNAL_ASSERT(labels.scalar_type() == at::kLong, "token_stats: labels must be int64");
+  if (!(options.temperature > 0))
+    throw ConfigError("token_stats", "temperature", "expected a number > 0, got " + std::to_string(options.temperature));
+  if (options.chunk_rows <= 0)
+    throw ConfigError("token_stats", "chunk_rows", "expected an integer > 0, got " + std::to_string(options.chunk_rows));
+
+  const int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2), V = model.config().vocab_size;
+  const at::Tensor flat_labels = labels.reshape({B * T});
+  const at::Tensor rows = flat_labels.ne(kIgnoreIndex).nonzero().squeeze(1);  // (N)
+  const at::Tensor picked_labels = flat_labels.index_select(0, rows);         // (N)
+  if (rows.size(0) > 0) {
+    const int64_t lowest = picked_labels.min().item<int64_t>(), highest = picked_labels.max().item<int64_t>();
+    if (lowest < 0 || highest >= V)
+      throw DataError("token_stats", 0, "label id " + std::to_string(lowest < 0 ? lowest : highest) +
+                                            " is outside the vocabulary [0, " + std::to_string(V) + ")");
+  }
+  const at::Tensor picked_hidden = hidden.reshape({B * T, H}).index_select(0, rows);  // (N, H)
+  const int64_t flags = (options.entropy ? kEntropy : 0) | (options.mean_logit ? kMeanLogit : 0) |
+                        (options.argmax_hit ? kArgmaxHit : 0) | (options.log_sum_p2 ? kLogSumP2 : 0);
+  const variable_list out = ChunkedLabelLogps::apply(picked_hidden, model.lm_head_weight(), picked_labels,
+                                                     options.temperature, options.chunk_rows, flags);
+
+  // Back to (B, T) with zeros at unlabelled positions; index_copy carries the gradient to the N rows.
+  auto unpick = [&](const at::Tensor& values) {
+    return at::zeros({B * T}, values.options()).index_copy(0, rows, values).view({B, T});
+  };
+  TokenStats stats;
+  stats.logps = unpick(out[0]);
+  if (options.entropy) stats.entropy = unpick(out[1]);
+  if (options.mean_logit) stats.mean_logit = unpick(out[2]);
+  if (options.argmax_hit) stats.argmax_hit = unpick(out[3]);
+  if (options.log_sum_p2) stats.log_sum_p2 = unpick(out[4]);
+  return stats;
+}
+
+}  // namespace trl
