@@ -351,7 +351,7 @@ TEST(TokenizePreferences, EachRowUsesItsOwnChatTemplateKwargs) {
 TEST(TruncationMode, ParsesAndRefuses) {
   EXPECT_EQ(trl::parse_truncation_mode("keep_start", "args.truncation_mode"), trl::TruncationMode::keep_start);
   EXPECT_EQ(trl::parse_truncation_mode("keep_end", "args.truncation_mode"), trl::TruncationMode::keep_end);
-  EXPECT_STREQ(trl::to_string(trl::TruncationMode::keep_end), "keep_end");
+  EXPECT_STREQ(trl::truncation_mode_name(trl::TruncationMode::keep_end), "keep_end");
   try {
     trl::parse_truncation_mode("keep_middle", "args.truncation_mode");
     FAIL() << "expected a ConfigError";

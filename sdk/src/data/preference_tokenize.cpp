@@ -117,7 +117,7 @@ TruncationMode parse_truncation_mode(const std::string& text, const std::string&
   throw ConfigError(key + ": expected \"keep_start\" or \"keep_end\", got \"" + text + "\"");
 }
 
-const char* to_string(TruncationMode mode) {
+const char* truncation_mode_name(TruncationMode mode) {
   return mode == TruncationMode::keep_start ? "keep_start" : "keep_end";
 }
 

@@ -23,7 +23,7 @@ enum class TruncationMode { keep_start, keep_end };
 /// Parses "keep_start" / "keep_end"; throws ConfigError naming `key` otherwise.
 TruncationMode parse_truncation_mode(const std::string& text, const std::string& key);
 /// "keep_start" or "keep_end".
-const char* to_string(TruncationMode mode);
+const char* truncation_mode_name(TruncationMode mode);
 
 /// One tokenized pair: the prompt and each completion, completions without the prompt's tokens.
 struct TokenizedPair {
