@@ -47,6 +47,9 @@ std::string tensor_where(const std::string& name) { return "tensor '" + cut(name
 
 /// "string \"abc\"", "number -3", "array [1,2]": what a JSON value is, for "expected X, found Y".
 std::string found(const json& v) {
+  // A large array or object is described, not dumped: the header may be 100 MB.
+  if (v.is_structured() && v.size() > 16)
+    return std::string(v.type_name()) + " of " + std::to_string(v.size()) + " elements";
   std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
   return std::string(v.type_name()) + " " + cut(text);
 }
