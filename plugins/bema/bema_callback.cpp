@@ -33,7 +33,7 @@ std::string size_text(int64_t bytes) {
 }  // namespace
 
 BemaCallback::BemaCallback(BemaCallbackParams params, const std::string& where)
-    : params_(std::move(params)), state_(params_.bema, where) {
+    : params_(std::move(params)), where_(where), state_(params_.bema, where) {
   if (params_.ref_model_update_freq < 1)
     throw ConfigError(where, "ref_model_update_freq",
                       "expected an integer >= 1, got " + std::to_string(params_.ref_model_update_freq));
@@ -49,10 +49,10 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
   // weights into the policy itself (or, for PEFT, into the base weights under the adapters), which
   // silently replaces what is being trained. Refuse before any step runs instead.
   if (params_.update_ref_model && args.ref_model == nullptr)
-    throw ConfigError("bema: update_ref_model is true, but the trainer has no separate reference model "
-                      "(e.g. DPO with precomputed reference log-probs); TRL would then write the BEMA weights "
-                      "into the policy being trained. Give the trainer a reference model or set "
-                      "update_ref_model to false");
+    throw ConfigError(where_, "update_ref_model",
+                      "is true, but the trainer has no separate reference model (e.g. DPO with "
+                      "precompute_ref_log_probs); TRL would then write the BEMA weights into the policy being "
+                      "trained. Give the trainer a reference model or set update_ref_model to false");
 
   const CausalLM& model = args.model;
   // TRL: a new model of the same class and config on the buffer device, loaded with the policy's weights.

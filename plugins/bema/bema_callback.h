@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bema_params.h"
@@ -38,6 +39,7 @@ class BemaCallback : public Callback {
 
  private:
   BemaCallbackParams params_;
+  std::string where_;  // the run config location of the callback's args, for error messages
   BemaState state_;
   std::unique_ptr<CausalLM> running_;
   std::vector<int64_t> ref_model_update_steps_;

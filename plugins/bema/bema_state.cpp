@@ -30,7 +30,7 @@ std::string shape_text(const at::Tensor& t) {
 }  // namespace
 
 BemaState::BemaState(BemaParams params, const std::string& where)
-    : params_(std::move(params)), device_(c10::kCPU) {
+    : params_(std::move(params)), where_(where), device_(c10::kCPU) {
   check_bema_params(params_, where);
   device_ = parse_bema_device(params_.device, where, "device");
 }
@@ -63,14 +63,14 @@ void BemaState::begin(std::vector<std::string> names, std::vector<at::Tensor> li
   TRL_INTERNAL_ASSERT(running.empty() || running.size() == live.size(),
                       "bema: " + std::to_string(running.size()) + " running tensors for " +
                           std::to_string(live.size()) + " parameters (TRL's strict zip)");
-  if (live.empty()) throw ConfigError("bema: the model has no parameters to average");
+  if (live.empty()) throw ConfigError(where_ + ": the model has no parameters to average");
   for (size_t i = 0; i < live.size(); ++i) {
     const at::Tensor& p = live[i];
     TRL_INTERNAL_ASSERT(p.defined(), "bema: parameter '" + names[i] + "' is an undefined tensor");
     if (!p.is_floating_point())
-      throw ConfigError("bema: parameter '" + names[i] + "' has a non-floating dtype; BEMA averages weights");
+      throw ConfigError(where_ + ": parameter '" + names[i] + "' has a non-floating dtype; BEMA averages weights");
     if (!p.requires_grad())
-      throw ConfigError("bema: parameter '" + names[i] +
+      throw ConfigError(where_ + ": parameter '" + names[i] +
                         "' is frozen (requires_grad = false); BEMA needs every parameter of the model to be "
                         "trainable, as TRL's BEMACallback does (its update pairs the trainable parameters with "
                         "all of the running model's parameters, so a frozen one would misalign them)");

@@ -30,7 +30,8 @@ enum class BemaAction {
 /// θ₀, the EMA and the running BEMA weights of a list of parameters, and the step logic that updates them.
 class BemaState {
  public:
-  /// Checks `params` (ConfigError naming the key, located at `where`); buffers are made by begin().
+  /// Checks `params` (ConfigError naming the key, located at `where`, which also prefixes begin()'s
+  /// errors); buffers are made by begin().
   explicit BemaState(BemaParams params, const std::string& where = "bema");
 
   /// β_t = max((ρ + γ·t)^(−κ), min_ema_multiplier), with t the absolute global step (spec §2.1).
@@ -81,6 +82,7 @@ class BemaState {
   void update(int64_t step);
 
   BemaParams params_;
+  std::string where_;
   c10::Device device_;
   bool started_ = false;
   std::vector<std::string> names_;
