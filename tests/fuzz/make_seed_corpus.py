@@ -55,6 +55,7 @@ CASES = {
     "bad-not-object": file_of("[1,2,3]"),
     "bad-invalid-utf8": file_of(b'{"\xff\xfe":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', b"\x00"),
     "bad-nul-padding": struct.pack("<Q", 8) + b"{}\x00\x00\x00\x00\x00\x00",
+    "bad-byte-order-mark": file_of(b"\xef\xbb\xbf{}"),
     "bad-entry-not-object": file_of(js({"w": [0, 16]}), bytes(16)),
     "bad-missing-field": file_of(js({"w": {"dtype": "F32", "shape": [4]}}), bytes(16)),
     "bad-dtype-not-string": file_of(js({"w": entry(32, [4], 0, 16)}), bytes(16)),

@@ -157,6 +157,12 @@ TEST(SafetensorsHeader, RefusesNulPadding) {
   EXPECT_EQ(parse_error(f), "model.safetensors: header is not valid JSON: NUL byte at header offset 2");
 }
 
+TEST(SafetensorsHeader, RefusesByteOrderMark) {
+  // nlohmann alone would skip it; the reference refuses it.
+  EXPECT_EQ(parse_error("\xEF\xBB\xBF{}", 0),
+            "model.safetensors: header is not valid JSON: it starts with a UTF-8 byte order mark");
+}
+
 TEST(SafetensorsHeader, RefusesHeaderThatIsNotAnObject) {
   EXPECT_EQ(parse_error("[1,2,3]", 0), "model.safetensors: header must be a JSON object, found array [1,2,3]");
 }

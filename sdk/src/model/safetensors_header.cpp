@@ -123,6 +123,10 @@ json parse_json(const uint8_t* begin, uint64_t length, const std::string& label)
   if (const void* nul = std::memchr(begin, 0, length))
     throw ModelError(label, "header is not valid JSON: NUL byte at header offset " +
                                 std::to_string(static_cast<const uint8_t*>(nul) - begin));
+  // nlohmann skips a UTF-8 byte order mark; the reference (serde_json) refuses it, and so do we, so
+  // that a file one of us reads the other reads too.
+  if (length >= 3 && begin[0] == 0xEF && begin[1] == 0xBB && begin[2] == 0xBF)
+    throw ModelError(label, "header is not valid JSON: it starts with a UTF-8 byte order mark");
   HeaderKeyGuard guard(label);
   const auto* text = reinterpret_cast<const char*>(begin);
   try {
