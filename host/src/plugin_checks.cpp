@@ -37,9 +37,7 @@ bool all_zero(const void* bytes, size_t n) {
 }
 
 RuleVerdict check_components(const trl_plugin_descriptor& d) {
-  const std::string need = "1.." + std::to_string(TRL_MAX_COMPONENTS) +
-                           " components of kind trainer|callback|reward|group_filter, names [a-z0-9_]+, "
-                           "unique per kind";
+  const std::string need = "1.." + std::to_string(TRL_MAX_COMPONENTS) + " of known kinds, [a-z0-9_]+, unique";
   std::string has = std::to_string(d.num_components) + " declared";
   if (d.num_components == 0 || d.num_components > TRL_MAX_COMPONENTS)
     return verdict("components", has, need, false,

@@ -1,7 +1,11 @@
 // Loading in this process: the steps after the pre-load checks (dlopen with the raw dlerror, symbols,
 // descriptor comparison, init, registration match), the once-per-process table, and shutdown. Only
 // fixtures that cannot hurt the test process are loaded here; the crashing ones run under `plugins check`.
+#include <stdlib.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -118,6 +122,27 @@ TEST(PluginLoader, ShutdownDestroysFactoriesAndIsIdempotent) {
   EXPECT_TRUE(plugin.components().empty());
   plugin.shutdown();
   EXPECT_TRUE(plugin.components().empty());
+}
+
+// In a fresh process (the threadsafe death-test style re-executes this binary for just this test): load
+// two plugins, exit normally, and read the order their shutdown hooks ran in. The re-executed child
+// inherits the log path through the environment.
+TEST(PluginLoaderDeathTest, ShutsDownInReverseLoadOrderAtExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const char* inherited = getenv("TRL_FIXTURE_SHUTDOWN_LOG");
+  std::optional<plugin_test::TempDir> tmp;
+  if (inherited == nullptr) tmp.emplace();
+  const std::string log = inherited != nullptr ? inherited : tmp->path() + "/shutdown.log";
+  setenv("TRL_FIXTURE_SHUTDOWN_LOG", log.c_str(), 1);
+  EXPECT_EXIT(
+      {
+        load_plugin(candidate("stable"));
+        load_plugin(candidate("factory_throws"));
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0), "");
+  unsetenv("TRL_FIXTURE_SHUTDOWN_LOG");
+  EXPECT_EQ(plugin_test::slurp(log), "fixture_factory_throws\nfixture_stable\n");
 }
 
 }  // namespace

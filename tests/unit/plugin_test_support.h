@@ -25,6 +25,12 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+/// The whole file as text ("" if it does not exist).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 /// A fresh folder under $TMPDIR (or /tmp), mode 0700, removed with everything in it at scope exit.
 class TempDir {
  public:
