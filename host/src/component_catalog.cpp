@@ -189,7 +189,8 @@ std::unique_ptr<Callback> ComponentCatalog::make_callback(const nlohmann::json& 
 
 std::unique_ptr<RewardFunction> ComponentCatalog::make_reward(const nlohmann::json& spec, const std::string& where) {
   Built built = build_from_spec(ComponentKind::reward, spec, where);
-  return guard_reward(as<RewardFunction>(std::move(built.component)), {built.plugin, ComponentKind::reward, built.name});
+  return guard_reward(as<RewardFunction>(std::move(built.component)),
+                      {built.plugin, ComponentKind::reward, built.name});
 }
 
 std::unique_ptr<GroupFilter> ComponentCatalog::make_group_filter(const nlohmann::json& spec, const std::string& where) {

@@ -268,7 +268,8 @@ ElfDescriptor parse_elf_descriptor(const uint8_t* data, size_t size) {
 
 ElfDescriptor read_elf_descriptor(const std::string& path) {
   ElfDescriptor out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named like a plugin must not block the listing waiting for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(out, ElfStatus::unreadable, "cannot open: " + std::string(std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

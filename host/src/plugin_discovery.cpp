@@ -29,7 +29,8 @@ std::string octal_mode(mode_t mode) {
 // The StrictModes rule for one path (file or folder), "" if it holds.
 std::string path_security_problem(const std::string& path, const char* what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::string("cannot stat ") + what + " " + path + ": " + std::strerror(errno);
+  if (::stat(path.c_str(), &st) != 0)
+    return std::string("cannot stat ") + what + " " + path + ": " + std::strerror(errno);
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     return std::string(what) + " " + path + " is writable by " +
            ((st.st_mode & S_IWOTH) != 0 ? "others" : "its group") + " (mode " + octal_mode(st.st_mode) +

@@ -178,8 +178,11 @@ LoadedPlugin& load_plugin(const PluginCandidate& candidate) {
   std::lock_guard<std::recursive_mutex> lock(t.mutex);
   if (auto it = t.by_path.find(candidate.path); it != t.by_path.end()) return *it->second;
   if (auto it = t.failed.find(candidate.path); it != t.failed.end()) throw it->second;
+  // Callers load only candidates that passed; should one slip through, its own verdict is the message.
+  if (candidate.status == PluginStatus::refused && candidate.refusal)
+    throw PluginError(refusal_line(candidate.path, *candidate.refusal));
   if (candidate.status != PluginStatus::ok)
-    throw PluginError("bug: load_plugin called for " + candidate.path + " with status " + candidate.status_text());
+    throw PluginError("not loading " + candidate.path + ": " + candidate.status_text());
   try {
     boost::dll::shared_library library = open_plugin_library(candidate.path);
     PluginEntryPoints entry = resolve_entry_points(library, candidate.path);

@@ -88,7 +88,8 @@ int run_plugin_probe(const CommonOptions& common, const std::string& path, int r
   const bool ok =
       step(report, load_steps::kDlopen, [&] { library = open_plugin_library(path); }) &&
       step(report, load_steps::kSymbols, [&] { entry = resolve_entry_points(library, path); }) &&
-      step(report, load_steps::kDescriptor, [&] { compare_descriptor(*entry.descriptor, candidate.descriptor(), path); }) &&
+      step(report, load_steps::kDescriptor,
+           [&] { compare_descriptor(*entry.descriptor, candidate.descriptor(), path); }) &&
       step(report, load_steps::kInit, [&] { registry = run_plugin_init(entry, path); }) &&
       step(report, load_steps::kRegistrations, [&] { match_registrations(candidate.descriptor(), *registry, path); });
   if (!ok) return kExitPlugin;

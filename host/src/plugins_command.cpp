@@ -149,7 +149,8 @@ void add_plugins_command(CLI::App& app, const CommonOptions& common, int& exit_c
   auto probe_file = std::make_shared<std::string>();
   auto probe_fd = std::make_shared<int>(3);
   probe->add_option("file", *probe_file, "Plugin file")->required();
-  probe->add_option("--report-fd", *probe_fd, "Descriptor to write the JSON-lines report to")->check(CLI::Range(3, 1023));
+  probe->add_option("--report-fd", *probe_fd, "Descriptor to write the JSON-lines report to")
+      ->check(CLI::Range(3, 1023));
   probe->callback([&common, &exit_code, probe_file, probe_fd] {
     apply_common_options(common);
     exit_code = run_plugin_probe(common, *probe_file, *probe_fd);

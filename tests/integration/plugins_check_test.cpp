@@ -64,7 +64,8 @@ TEST(PluginsCheck, SegfaultAtLoadIsReportedAndTheHostSurvives) {
   TempDir tmp;
   const HostRun r = check(tmp, {"segv_static", "stable"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  EXPECT_TRUE(has(r.out, "  FAIL: dlopen: the probe process killed by signal 11 (Segmentation fault) during this step\n"))
+  EXPECT_TRUE(
+      has(r.out, "  FAIL: dlopen: the probe process killed by signal 11 (Segmentation fault) during this step\n"))
       << r.out;
   EXPECT_TRUE(has(r.out, "2 checked: 1 passed, 1 failed")) << "the plugin after the crash is still checked:\n" << r.out;
 }
@@ -112,7 +113,8 @@ TEST(PluginsCheck, NoArgumentsChecksEverythingDiscovered) {
   EXPECT_EQ(r.err.find("EXPERIMENTAL"), std::string::npos) << "checking is not using:\n" << r.err;
   const HostRun stable_only = run_host({"--stable-only", "plugins", "check", "--plugin-dir", d}, tmp.empty());
   EXPECT_EQ(stable_only.exit_code, 3);
-  EXPECT_TRUE(has(stable_only.out, "  FAIL: pre-load checks: refused: stable-only: plugin is experimental")) << stable_only.out;
+  EXPECT_TRUE(has(stable_only.out, "  FAIL: pre-load checks: refused: stable-only: plugin is experimental"))
+      << stable_only.out;
 }
 
 TEST(PluginsCheck, ByNameAndUnknownName) {

@@ -87,7 +87,8 @@ TEST(PluginsList, TextTableShowsSearchPathTagAndStatus) {
   tmp.add(d, "abi_minor");
   const HostRun r = run_host({"plugins", "list", "--plugin-dir", d}, tmp.empty());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(starts_with(r.out, "search path: " + d + " (--plugin-dir) | " + tmp.empty() + " (TRL_PLUGIN_SYSTEM_PATH)\n"))
+  EXPECT_TRUE(
+      starts_with(r.out, "search path: " + d + " (--plugin-dir) | " + tmp.empty() + " (TRL_PLUGIN_SYSTEM_PATH)\n"))
       << r.out;
   EXPECT_NE(r.out.find("\nhost: SDK ABI 1.0.0, LibTorch "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("NAME"), std::string::npos);
@@ -135,7 +136,8 @@ TEST(PluginsList, FirstNameWinsAndShadowedIsNeverLoaded) {
   EXPECT_EQ(entry(j, "fixture_duplicate.so")["version"], "9.9.9");
 
   // TRL_PLUGIN_PATH comes after --plugin-dir, so the winner flips when b is given on the command line.
-  const HostRun flipped = run_host({"plugins", "list", "--json", "--plugin-dir", b}, tmp.empty(), {{"TRL_PLUGIN_PATH", a}});
+  const HostRun flipped =
+      run_host({"plugins", "list", "--json", "--plugin-dir", b}, tmp.empty(), {{"TRL_PLUGIN_PATH", a}});
   const nlohmann::json jf = parse_stdout(flipped);
   EXPECT_EQ(entry(jf, "fixture_duplicate.so")["status"], "ok");
   EXPECT_EQ(entry(jf, "fixture_stable.so")["status"], "shadowed");
@@ -185,7 +187,8 @@ TEST(PluginsSecurity, WorldWritableFileIsRefusedUnlessAllowed) {
             std::string::npos)
       << info.err;
 
-  const HostRun allowed = run_host({"plugins", "list", "--json", "--allow-insecure-plugins", "--plugin-dir", d}, tmp.empty());
+  const HostRun allowed =
+      run_host({"plugins", "list", "--json", "--allow-insecure-plugins", "--plugin-dir", d}, tmp.empty());
   EXPECT_EQ(entry(parse_stdout(allowed), "fixture_stable.so")["status"], "ok");
   EXPECT_EQ(run_host({"--allow-insecure-plugins", "plugins", "info", f}, tmp.empty()).exit_code, 0);
 }

@@ -81,7 +81,9 @@ TEST(ComponentCatalog, NamesAndLookupRunNoPluginCode) {
 
 TEST(ComponentCatalog, UnknownNameSuggestsTheClosest) {
   ComponentCatalog catalog = catalog_of({"stable"});
-  EXPECT_EQ(error_of([&] { catalog.make_reward(nlohmann::json{{"name", "completion_lenght"}}, "run.json: reward_funcs[0]"); }),
+  EXPECT_EQ(error_of([&] {
+              catalog.make_reward(nlohmann::json{{"name", "completion_lenght"}}, "run.json: reward_funcs[0]");
+            }),
             "run.json: reward_funcs[0]: name: unknown reward 'completion_lenght' (did you mean "
             "'completion_length'?); known: completion_length (see `trl-host plugins list`)");
   EXPECT_THROW(catalog.make_group_filter(nlohmann::json{{"name", "longest"}}, "run.json: group_filter"),
@@ -98,7 +100,8 @@ TEST(ComponentCatalog, UnknownKindSaysNoPluginDeclaresIt) {
 TEST(ComponentCatalog, ComponentOfRefusedPluginNamesTheRule) {
   ComponentCatalog catalog = catalog_of({"experimental"}, /*stable_only=*/true);
   const std::string e = error_of([&] { catalog.make_reward("constant_reward", "run.json: reward_funcs[0]"); });
-  EXPECT_NE(e.find("reward 'constant_reward' is provided by plugin 'fixture_experimental', refused "), std::string::npos)
+  EXPECT_NE(e.find("reward 'constant_reward' is provided by plugin 'fixture_experimental', refused "),
+            std::string::npos)
       << e;
   EXPECT_NE(e.find(": stable-only: plugin is experimental"), std::string::npos) << e;
   EXPECT_THROW(catalog.make_reward("constant_reward", "x"), trl::PluginError);
@@ -143,16 +146,19 @@ TEST(ComponentCatalog, SpecShapeIsChecked) {
 
 TEST(ComponentCatalog, TrainerArgsMergeTrainingArguments) {
   ComponentCatalog catalog = catalog_of({"stable"});
-  trl::host::BuiltTrainer built =
-      catalog.make_trainer("constant_trainer", nlohmann::json{{"output_dir", "runs/x"}, {"micro_batches", 3}}, "run.json");
+  trl::host::BuiltTrainer built = catalog.make_trainer(
+      "constant_trainer", nlohmann::json{{"output_dir", "runs/x"}, {"micro_batches", 3}}, "run.json");
   EXPECT_EQ(built.plugin, "fixture_stable");
   EXPECT_EQ(built.trainer->micro_batches_per_epoch(), 3);
   EXPECT_DOUBLE_EQ(built.args.number("learning_rate"), 1e-6) << "the trainer's own declaration wins";
   EXPECT_DOUBLE_EQ(built.args.number("num_train_epochs"), 3.0) << "shared defaults fill in";
   EXPECT_EQ(built.args.string("output_dir"), "runs/x");
   EXPECT_EQ(trl::TrainingArguments::from_args(built.args).output_dir, "runs/x");
-  EXPECT_EQ(error_of([&] { catalog.make_trainer("constant_trainer", nlohmann::json{{"output_dir", "x"}, {"max_step", 1}}, "run.json"); }),
-            "run.json: args: max_step: unknown parameter (did you mean \"max_steps\"?)");
+  EXPECT_EQ(
+      error_of([&] {
+        catalog.make_trainer("constant_trainer", nlohmann::json{{"output_dir", "x"}, {"max_step", 1}}, "run.json");
+      }),
+      "run.json: args: max_step: unknown parameter (did you mean \"max_steps\"?)");
 }
 
 TEST(ComponentCatalog, MergedTableKeepsSharedOrderAndAppendsOwnKeys) {
@@ -197,7 +203,8 @@ TEST(ComponentCatalog, CallExceptionNamesPluginComponentAndCall) {
     reward->score(two_completions());
     FAIL() << "expected PluginError";
   } catch (const trl::PluginError& e) {
-    EXPECT_STREQ(e.what(), "plugin 'fixture_factory_throws': reward 'throwing_score': score: fixture: score failed on purpose");
+    EXPECT_STREQ(e.what(),
+                 "plugin 'fixture_factory_throws': reward 'throwing_score': score: fixture: score failed on purpose");
   }
 }
 
@@ -205,7 +212,11 @@ TEST(ComponentCatalog, TorchErrorIsReportedWithoutBacktrace) {
   ComponentCatalog catalog = catalog_of({"factory_throws"});
   auto reward = catalog.make_reward("torch_check", "x");
   const std::string e = error_of([&] { reward->score(two_completions()); });
-  EXPECT_EQ(e.rfind("plugin 'fixture_factory_throws': reward 'torch_check': score: fixture: expected 1000 completions, got 2", 0), 0u) << e;
+  EXPECT_EQ(
+      e.rfind("plugin 'fixture_factory_throws': reward 'torch_check': score: fixture: expected 1000 completions, got 2",
+              0),
+      0u)
+      << e;
   EXPECT_EQ(e.find("frame #"), std::string::npos) << "no C++ backtrace in user-facing errors: " << e;
 }
 
@@ -243,7 +254,8 @@ TEST(ComponentCatalog, ExperimentalWarningOncePerProcess) {
                                     "run.json: reward_funcs[1]");
   const std::string err = testing::internal::GetCapturedStderr();
   size_t count = 0;
-  for (size_t at = err.find("is EXPERIMENTAL"); at != std::string::npos; at = err.find("is EXPERIMENTAL", at + 1)) ++count;
+  for (size_t at = err.find("is EXPERIMENTAL"); at != std::string::npos; at = err.find("is EXPERIMENTAL", at + 1))
+    ++count;
   EXPECT_EQ(count, 1u) << err;
   EXPECT_NE(err.find("plugin 'fixture_experimental' 0.1.0 is EXPERIMENTAL"), std::string::npos) << err;
   EXPECT_EQ(second->score(two_completions())[0], 2.0);

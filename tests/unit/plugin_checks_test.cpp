@@ -118,7 +118,8 @@ TEST(PluginChecks, RefusesDescriptorVersionZero) {
 TEST(PluginChecks, RefusesOtherCxx11Abi) {
   trl_plugin_descriptor d = valid_for_host();
   d.cxx11_abi = 0;
-  EXPECT_EQ(refusal(d), "C++ ABI: plugin built with _GLIBCXX_USE_CXX11_ABI=0, host uses 1 (std::string layouts differ)");
+  EXPECT_EQ(refusal(d),
+            "C++ ABI: plugin built with _GLIBCXX_USE_CXX11_ABI=0, host uses 1 (std::string layouts differ)");
 }
 
 TEST(PluginChecks, RefusesOtherTorchMinor) {

@@ -1,6 +1,7 @@
 // The pre-load ELF reader: reads trl_desc and DT_NEEDED from real fixture files, and gives a reason
 // (never a crash) for anything else: text, truncation, other classes and machines, corrupt tables.
 #include <elf.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -163,6 +164,15 @@ TEST(ElfDescriptor, FolderIsUnreadable) {
   const auto d = read_elf_descriptor(TRL_FIXTURE_PLUGIN_DIR);
   EXPECT_EQ(d.status, ElfStatus::unreadable);
   EXPECT_NE(d.reason.find("folder"), std::string::npos) << d.reason;
+}
+
+TEST(ElfDescriptor, FifoIsUnreadableWithoutBlocking) {
+  plugin_test::TempDir tmp;
+  const std::string fifo = tmp.path() + "/pipe.so";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto d = read_elf_descriptor(fifo);
+  EXPECT_EQ(d.status, ElfStatus::unreadable);
+  EXPECT_EQ(d.reason, "not a regular file");
 }
 
 // Every prefix length and thousands of random corruptions of the headers and tables: the reader must
