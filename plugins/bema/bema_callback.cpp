@@ -4,9 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "bema_checkpoint.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -23,6 +25,16 @@ namespace {
 bool is_main_process() {
   const char* rank = std::getenv("RANK");
   return rank == nullptr || *rank == '\0' || std::string(rank) == "0";
+}
+
+// The checkpoint folder the loop resumed from: "last" is the newest checkpoint-N of output_dir, and its N
+// is the step the loop resumed at.
+std::optional<std::string> resumed_checkpoint(const CallbackArgs& args) {
+  const std::optional<std::string>& spec = args.args.resume_from_checkpoint;
+  if (!spec || args.state.global_step == 0) return std::nullopt;
+  if (*spec != "last") return *spec;
+  return (std::filesystem::path(args.args.output_dir) / ("checkpoint-" + std::to_string(args.state.global_step)))
+      .string();
 }
 
 std::string size_text(int64_t bytes) {
@@ -81,13 +93,23 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
   }
   state_.begin(std::move(names), std::move(live), std::move(running));
   ref_model_update_steps_.clear();
-  // As in TRL, the buffers are not checkpointed: a resumed run starts them again from the resumed weights.
-  if (args.state.global_step > 0)
-    log::warn("bema: resuming at step " + std::to_string(args.state.global_step) +
-              ": theta_0, the EMA and the BEMA weights restart from the resumed weights (as in TRL, they are not "
-              "part of checkpoints), so they differ from an uninterrupted run's");
+  if (args.state.global_step > 0) restore_from_checkpoint(args);
   log::info("bema: theta_0, EMA and BEMA weights on " + device.str() + ": " + size_text(state_.buffer_bytes()) +
             " (three copies of the trainable parameters)");
+}
+
+void BemaCallback::restore_from_checkpoint(CallbackArgs& args) {
+  const std::optional<std::string> dir = resumed_checkpoint(args);
+  const std::string path = dir ? (std::filesystem::path(*dir) / kBemaStateFile).string() : std::string();
+  if (path.empty() || !std::filesystem::exists(path)) {
+    // A checkpoint written without this callback (or a resume the loop did not report): TRL's behaviour.
+    log::warn("bema: resuming at step " + std::to_string(args.state.global_step) + " without " + kBemaStateFile +
+              ": theta_0, the EMA and the BEMA weights restart from the resumed weights, as in TRL");
+    return;
+  }
+  load_bema_checkpoint(path, state_, params_.update_ref_model ? args.ref_model : nullptr, args.state.global_step);
+  log::info("bema: restored theta_0, the EMA and the BEMA weights" +
+            std::string(params_.update_ref_model ? " and the reference model" : "") + " from " + path);
 }
 
 void BemaCallback::on_step_end(CallbackArgs& args) {
@@ -106,6 +128,13 @@ void BemaCallback::on_step_end(CallbackArgs& args) {
   args.ref_model->copy_weights_from(*running_);
   ref_model_update_steps_.push_back(step);
   log::info("bema: reference model overwritten with the BEMA weights at step " + std::to_string(step));
+}
+
+void BemaCallback::on_save(CallbackArgs& args, const std::string& checkpoint_dir) {
+  TRL_INTERNAL_ASSERT(running_ != nullptr, "bema: on_save before on_train_begin");
+  if (!is_main_process()) return;
+  save_bema_checkpoint((std::filesystem::path(checkpoint_dir) / kBemaStateFile).string(), state_,
+                       params_.update_ref_model ? args.ref_model : nullptr, args.state.global_step);
 }
 
 void BemaCallback::on_train_end(CallbackArgs& args) {

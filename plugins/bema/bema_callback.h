@@ -23,12 +23,16 @@ class BemaCallback : public Callback {
   ~BemaCallback() override;
 
   /// Refuses update_ref_model without a separate reference model; builds the running model (a copy of
-  /// the policy on the buffer device) and θ₀/EMA. Every policy parameter must be trainable.
+  /// the policy on the buffer device) and θ₀/EMA. Every policy parameter must be trainable. When the run
+  /// resumed from a checkpoint holding bema_state.safetensors, restores the buffers (and the reference).
   void on_train_begin(CallbackArgs& args) override;
   /// BEMA snapshot/update for state.global_step, then the reference-model overwrite when it is due.
   void on_step_end(CallbackArgs& args) override;
   /// Saves the running model and the tokenizer under {output_dir}/bema (process of RANK 0 only).
   void on_train_end(CallbackArgs& args) override;
+  /// Adds bema_state.safetensors (θ₀, EMA, running weights, and the reference when update_ref_model) to
+  /// the checkpoint folder, which on_train_begin restores from when the run resumes (process of RANK 0).
+  void on_save(CallbackArgs& args, const std::string& checkpoint_dir) override;
 
   /// The averaging state (θ₀, EMA, running weights, which steps updated).
   const BemaState& state() const { return state_; }
@@ -38,6 +42,8 @@ class BemaCallback : public Callback {
   const std::vector<int64_t>& ref_model_update_steps() const { return ref_model_update_steps_; }
 
  private:
+  void restore_from_checkpoint(CallbackArgs& args);
+
   BemaCallbackParams params_;
   std::string where_;  // the run config location of the callback's args, for error messages
   BemaState state_;

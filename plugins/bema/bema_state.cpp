@@ -109,6 +109,32 @@ void BemaState::begin(std::vector<std::string> names, std::vector<at::Tensor> li
   started_ = true;
 }
 
+void BemaState::restore(const std::vector<at::Tensor>& theta0, const std::vector<at::Tensor>& ema,
+                        const std::vector<at::Tensor>& running, std::optional<int64_t> snapshot_step,
+                        const std::string& source) {
+  TRL_INTERNAL_ASSERT(started_, "bema: restore before begin()");
+  const std::pair<const char*, const std::vector<at::Tensor>*> saved[] = {
+      {"theta0", &theta0}, {"ema", &ema}, {"running", &running}};
+  for (const auto& [what, list] : saved) {
+    if (list->size() != names_.size())
+      throw CheckpointError(source, std::string(what) + ": " + std::to_string(list->size()) +
+                                        " tensors saved, the model has " + std::to_string(names_.size()) +
+                                        " parameters");
+    for (size_t i = 0; i < names_.size(); ++i)
+      if (!(*list)[i].defined() || (*list)[i].sizes() != live_[i].sizes())
+        throw CheckpointError(source, std::string(what) + "." + names_[i] + ": saved shape " +
+                                          ((*list)[i].defined() ? shape_text((*list)[i]) : std::string("missing")) +
+                                          ", the parameter has " + shape_text(live_[i]));
+  }
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    theta0_[i].copy_(theta0[i]);
+    ema_[i].copy_(ema[i]);
+    running_[i].copy_(running[i]);
+  }
+  snapshot_step_ = snapshot_step;
+}
+
 BemaAction BemaState::on_step_end(int64_t step) {
   TRL_INTERNAL_ASSERT(started_, "bema: on_step_end before begin()");
   const BemaAction action = action_at(step);

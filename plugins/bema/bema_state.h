@@ -55,6 +55,13 @@ class BemaState {
   /// Throws InternalError if begin() was not called.
   BemaAction on_step_end(int64_t step);
 
+  /// Resuming: overwrites θ₀, the EMA and the running weights (begin()'s order, any device and floating
+  /// dtype, converted to the buffers') with saved ones, and the snapshot step. Call after begin().
+  /// Throws CheckpointError naming `source` when a count or shape differs.
+  void restore(const std::vector<at::Tensor>& theta0, const std::vector<at::Tensor>& ema,
+               const std::vector<at::Tensor>& running, std::optional<int64_t> snapshot_step,
+               const std::string& source);
+
   /// Whether begin() has been called.
   bool started() const { return started_; }
   /// The buffer device (from BemaParams::device).

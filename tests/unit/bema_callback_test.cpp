@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "bema_callback.h"
+#include "bema_checkpoint.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/model_config.h"
@@ -58,11 +60,13 @@ struct Harness {
   }
   ~Harness() { fs::remove_all(args.output_dir); }
 
-  // One "optimizer step": every weight moves by seeded noise; then the loop's step-end event.
+  // One "optimizer step": every weight moves by noise seeded by the step alone (so two harnesses given
+  // the same steps move alike); then the loop's step-end event.
   void step(BemaCallback& cb, int64_t global_step) {
     {
       at::NoGradGuard no_grad;
-      for (const auto& [name, w] : policy->named_parameters()) w.add_(at::randn(w.sizes()) * 0.01);
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(global_step));
+      for (const auto& [name, w] : policy->named_parameters()) w.add_(at::randn(w.sizes(), gen) * 0.01);
     }
     state.global_step = global_step;
     cb.on_step_end(*cb_args);
@@ -81,6 +85,13 @@ std::vector<at::Tensor> copies(const trl::CausalLM& model) {
   std::vector<at::Tensor> out;
   for (const auto& [name, w] : model.named_parameters()) out.push_back(w.detach().clone());
   return out;
+}
+
+bool tensors_equal(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!at::equal(a[i], b[i])) return false;
+  return true;
 }
 
 bool weights_equal(const trl::CausalLM& model, const std::vector<at::Tensor>& expected) {
@@ -202,5 +213,70 @@ TEST(BemaCallback, RefusesFrozenPolicyParameters) {
     FAIL() << "expected ConfigError";
   } catch (const trl::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("model.embed_tokens.weight"), std::string::npos) << e.what();
+  }
+}
+
+// Checkpoints carry bema_state.safetensors; a run resumed from one continues the same average and gets its
+// refreshed reference back, exactly (a deliberate addition to TRL, docs/bema.md).
+TEST(BemaCallback, ResumeRestoresBuffersAndReferenceFromCheckpoint) {
+  Harness a(/*with_ref=*/true, "resume_a");
+  BemaCallback cb_a(refresh_params());
+  cb_a.on_train_begin(*a.cb_args);
+  for (int64_t step = 1; step <= 4; ++step) a.step(cb_a, step);  // refresh at 3, updates at 2 and 4
+  const std::string checkpoint = a.args.output_dir + "/checkpoint-4";
+  fs::create_directories(checkpoint);
+  cb_a.on_save(*a.cb_args, checkpoint);
+  ASSERT_TRUE(fs::is_regular_file(checkpoint + "/" + trl::bema::kBemaStateFile));
+
+  // The resumed run: the policy as saved at step 4, a reference rebuilt from the initial policy (as the
+  // trainer's prepare() does), and the loop's resume state.
+  Harness b(/*with_ref=*/true, "resume_b");
+  b.policy->copy_weights_from(*a.policy);
+  b.state.global_step = 4;
+  b.args.resume_from_checkpoint = checkpoint;
+  BemaCallback cb_b(refresh_params());
+  cb_b.on_train_begin(*b.cb_args);
+  EXPECT_TRUE(tensors_equal(cb_b.state().theta0(), cb_a.state().theta0()));
+  EXPECT_TRUE(tensors_equal(cb_b.state().ema(), cb_a.state().ema()));
+  EXPECT_TRUE(weights_equal(*cb_b.running_model(), cb_a.state().running()));
+  EXPECT_TRUE(weights_equal(*b.ref, copies(*a.ref)));
+
+  for (int64_t step = 5; step <= 7; ++step) {
+    a.step(cb_a, step);
+    b.step(cb_b, step);
+  }
+  EXPECT_TRUE(weights_equal(*cb_b.running_model(), copies(*cb_a.running_model())));
+  EXPECT_TRUE(weights_equal(*b.ref, copies(*a.ref)));
+  EXPECT_EQ(cb_b.ref_model_update_steps(), (std::vector<int64_t>{6}));
+}
+
+TEST(BemaCallback, ResumeWithoutStateFileRestartsFromResumedWeights) {
+  Harness h(/*with_ref=*/false, "resume_plain");
+  const std::string checkpoint = h.args.output_dir + "/checkpoint-5";
+  fs::create_directories(checkpoint);
+  h.state.global_step = 5;
+  h.args.resume_from_checkpoint = "last";
+  BemaCallback cb(BemaCallbackParams{});
+  cb.on_train_begin(*h.cb_args);
+  EXPECT_TRUE(tensors_equal(cb.state().theta0(), copies(*h.policy)));  // TRL's behaviour
+}
+
+TEST(BemaCallback, ResumeRefusesStateFromAnotherStep) {
+  Harness h(/*with_ref=*/false, "resume_wrong_step");
+  BemaCallback first(BemaCallbackParams{});
+  first.on_train_begin(*h.cb_args);
+  const std::string checkpoint = h.args.output_dir + "/checkpoint-3";
+  fs::create_directories(checkpoint);
+  h.state.global_step = 2;  // the file says 2, the checkpoint folder will be resumed at 3
+  first.on_save(*h.cb_args, checkpoint);
+  h.state.global_step = 3;
+  h.args.resume_from_checkpoint = checkpoint;
+  BemaCallback resumed(BemaCallbackParams{});
+  try {
+    resumed.on_train_begin(*h.cb_args);
+    FAIL() << "expected CheckpointError";
+  } catch (const trl::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("saved at step 2, but the run resumes at step 3"), std::string::npos)
+        << e.what();
   }
 }

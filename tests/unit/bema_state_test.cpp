@@ -283,6 +283,51 @@ TEST(BemaState, WritesIntoGivenRunningTensorsAndLeavesLiveWeightsAlone) {
   EXPECT_TRUE(live[0].requires_grad());
 }
 
+// Resuming: a state restored from another's buffers continues the same average, bit for bit.
+TEST(BemaState, RestoreContinuesTheSameAverage) {
+  BemaParams p;
+  p.update_freq = 2;
+  p.update_after = 1;
+  auto drive = [](BemaState& s, at::Tensor& w, int64_t from, int64_t to) {
+    for (int64_t step = from; step <= to; ++step) {
+      {
+        at::NoGradGuard no_grad;
+        w.add_(at::full({3}, 0.5 * static_cast<double>(step)).sin());
+      }
+      s.on_step_end(step);
+    }
+  };
+  BemaState a(p);
+  at::Tensor wa = at::zeros({3}).requires_grad_(true);
+  a.begin({"w"}, {wa});
+  drive(a, wa, 1, 4);
+
+  BemaState b(p);
+  at::Tensor wb = wa.detach().clone().requires_grad_(true);  // the resumed weights
+  b.begin({"w"}, {wb});
+  b.restore({a.theta0()[0].to(at::kDouble)}, {a.ema()[0]}, {a.running()[0]}, a.snapshot_step(), "test");
+  EXPECT_EQ(b.snapshot_step(), 1);
+  EXPECT_EQ(b.theta0()[0].scalar_type(), at::kFloat);
+  drive(a, wa, 5, 8);
+  drive(b, wb, 5, 8);
+  EXPECT_TRUE(at::equal(a.theta0()[0], b.theta0()[0]));
+  EXPECT_TRUE(at::equal(a.ema()[0], b.ema()[0]));
+  EXPECT_TRUE(at::equal(a.running()[0], b.running()[0]));
+}
+
+TEST(BemaState, RestoreRefusesOtherShapeNamingSource) {
+  BemaState s{BemaParams{}};
+  s.begin({"w"}, {at::zeros({3}).requires_grad_(true)});
+  try {
+    s.restore({at::zeros({4})}, {at::zeros({3})}, {at::zeros({3})}, std::nullopt, "ckpt/bema_state.safetensors");
+    FAIL() << "expected CheckpointError";
+  } catch (const trl::CheckpointError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ckpt/bema_state.safetensors"), std::string::npos) << what;
+    EXPECT_NE(what.find("theta0.w"), std::string::npos) << what;
+  }
+}
+
 TEST(BemaState, KeepsBuffersInParameterDtype) {
   BemaParams p;
   p.update_freq = 1;
