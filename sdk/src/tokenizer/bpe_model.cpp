@@ -21,10 +21,12 @@ BpeModel::BpeModel(const std::unordered_map<std::string, int64_t>& token_to_id,
     }
     byte_id_[static_cast<size_t>(b)] = static_cast<int32_t>(it->second);
   }
-  word_id_.reserve(token_to_id.size());
-  for (const auto& [token, id] : token_to_id) {
-    // Tokens outside the byte-level alphabet can never come out of a merge; they stay reachable by id only.
-    if (auto bytes = token_to_bytes(token)) word_id_.emplace(std::move(*bytes), static_cast<int32_t>(id));
+  if (ignore_merges_) {
+    word_id_.reserve(token_to_id.size());
+    for (const auto& [token, id] : token_to_id) {
+      // Tokens outside the byte-level alphabet can never be a pre-tokenized word; they stay reachable by id.
+      if (auto bytes = token_to_bytes(token)) word_id_.emplace(std::move(*bytes), static_cast<int32_t>(id));
+    }
   }
   merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
@@ -32,7 +34,10 @@ BpeModel::BpeModel(const std::unordered_map<std::string, int64_t>& token_to_id,
     const auto where = [&] { return "model.merges[" + std::to_string(rank) + "] (\"" + left + "\", \"" + right + "\")"; };
     const auto l = token_to_id.find(left);
     const auto r = token_to_id.find(right);
-    const auto merged = token_to_id.find(left + right);
+    std::string joined;
+    joined.reserve(left.size() + right.size());
+    joined.append(left).append(right);
+    const auto merged = token_to_id.find(joined);
     if (l == token_to_id.end() || r == token_to_id.end()) {
       throw std::invalid_argument(where() + ": a part is not in model.vocab");
     }

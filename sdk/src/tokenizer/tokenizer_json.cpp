@@ -203,11 +203,10 @@ void BpeTokenizer::parse_tokenizer_json(const nlohmann::json& doc) {
       }
     }
   }
-  std::unordered_map<std::string, int64_t> model_vocab;
-  model_vocab.reserve(model["vocab"].size());
-  for (const auto& [token, value] : model["vocab"].items()) model_vocab.emplace(token, value.get<int64_t>());
+  // The model sees the added tokens too: they only matter if a merge produced one, which Hugging Face
+  // would refuse while we accept it (the result is the same token either way).
   with_key(file, "model", [&] {
-    model_ = std::make_unique<BpeModel>(model_vocab, merges, optional_flag(model, "ignore_merges", false));
+    model_ = std::make_unique<BpeModel>(token_to_id_, merges, optional_flag(model, "ignore_merges", false));
   });
 }
 
