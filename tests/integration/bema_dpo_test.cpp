@@ -41,6 +41,10 @@ std::string slurp(const std::string& path) {
 
 // A private temp folder holding a tiny model, the data and the runs; removed at scope exit.
 class BemaDpoEndToEnd : public ::testing::Test {
+ public:
+  static constexpr double kBeta = 0.1;
+
+
  protected:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "trl-bema-dpo-XXXXXX").string();
@@ -69,7 +73,8 @@ class BemaDpoEndToEnd : public ::testing::Test {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(err_file)};
   }
 
-  // A DPO run config over the one pair, logging every step, with `bema_args` for the callback.
+  // A DPO run config over the one pair, logging every step, with `bema_args` for the callback;
+  // `extra_args` are merged into "args".
   std::string write_config(const std::string& name, const nlohmann::json& bema_args,
                            const nlohmann::json& extra_args = nlohmann::json::object()) {
     nlohmann::json args = {{"output_dir", dir_ + "/" + name},
@@ -92,10 +97,12 @@ class BemaDpoEndToEnd : public ::testing::Test {
     return path;
   }
 
-  static constexpr double kBeta = 0.1;
   std::string dir_;
   int serial_ = 0;
 };
+
+// Three runs of the tiny model: the ctest label `slow`.
+class BemaDpoEndToEndSlow : public BemaDpoEndToEnd {};
 
 // The chosen completion's reference log-prob per step, from metrics.jsonl (one pair, so the means are it).
 std::map<int64_t, double> reference_logps(const std::string& metrics_path, double beta) {
@@ -157,4 +164,33 @@ TEST_F(BemaDpoEndToEnd, RefusesRefModelUpdateWithPrecomputedReference) {
   EXPECT_EQ(run.exit_code, 2) << run.err;
   EXPECT_NE(run.err.find("update_ref_model"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("no separate reference model"), std::string::npos) << run.err;
+}
+
+// A run stopped after step 3 and resumed from its checkpoint ends with exactly the BEMA weights and
+// reference log-probs of an uninterrupted run: bema_state.safetensors carries θ₀, the EMA, the running
+// weights and the refreshed reference across the resume.
+TEST_F(BemaDpoEndToEndSlow, ResumedRunMatchesUninterruptedRun) {
+  const nlohmann::json bema = {{"update_freq", 2}, {"update_ref_model", true}, {"ref_model_update_freq", 2}};
+  const HostRun whole = host({"train", write_config("whole", bema)});
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+
+  const HostRun first = host({"train", write_config("split", bema, {{"max_steps", 3}, {"save_steps", 3}})});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_TRUE(fs::is_regular_file(dir_ + "/split/checkpoint-3/bema_state.safetensors"));
+  const HostRun second = host({"train", write_config("split", bema, {{"resume_from_checkpoint", "last"}})});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(slurp(dir_ + "/split/train.log").find("bema: restored"), std::string::npos);
+
+  const std::map<int64_t, double> ref_whole = reference_logps(dir_ + "/whole/metrics.jsonl", kBeta);
+  const std::map<int64_t, double> ref_split = reference_logps(dir_ + "/split/metrics.jsonl", kBeta);
+  ASSERT_EQ(ref_whole.size(), 7u);
+  ASSERT_EQ(ref_split.size(), 7u);
+  for (int64_t step = 1; step <= 7; ++step) EXPECT_EQ(ref_split.at(step), ref_whole.at(step)) << "step " << step;
+
+  const std::unique_ptr<trl::CausalLM> bema_whole = trl::CausalLM::from_pretrained(dir_ + "/whole/bema");
+  const std::unique_ptr<trl::CausalLM> bema_split = trl::CausalLM::from_pretrained(dir_ + "/split/bema");
+  ASSERT_EQ(bema_whole->named_parameters().size(), bema_split->named_parameters().size());
+  for (size_t i = 0; i < bema_whole->named_parameters().size(); ++i)
+    EXPECT_TRUE(bema_whole->named_parameters()[i].second.equal(bema_split->named_parameters()[i].second))
+        << bema_whole->named_parameters()[i].first;
 }
