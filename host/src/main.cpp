@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   add_env_command(app, common, exit_code);
   add_plugins_command(app, common, exit_code);
   add_train_command(app, common, exit_code);
+  add_generate_command(app, common, exit_code);
+  add_init_model_command(app, common, exit_code);
 
   try {
     app.parse(argc, argv);

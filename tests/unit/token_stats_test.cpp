@@ -1,0 +1,150 @@
+// token_stats: values and gradients against a naive full log_softmax + gather (float64), the optional
+// statistics against their definitions, chunking, temperature, ignored positions and bad labels.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "model_test_support.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/token_stats.h"
+
+namespace {
+
+using trl::CausalLM;
+using trl::TokenStatsOptions;
+using trl::testing_support::long_matrix;
+using trl::testing_support::tiny_model_config;
+
+class TokenStats : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(1);
+    at::manual_seed(0);
+    trl::ModelOptions f64;
+    f64.dtype = at::kDouble;
+    model_ = CausalLM::from_config(tiny_model_config("qwen2", {{"initializer_range", 1.0}}), 2, f64);
+    hidden_ = at::randn({3, 5, 32}, at::kDouble).requires_grad_(true);  // (B, T, H)
+    labels_ = at::randint(0, 64, {3, 5}, at::kLong);
+    labels_[0][0] = trl::kIgnoreIndex;
+    labels_[1].fill_(trl::kIgnoreIndex);
+    labels_[2][4] = trl::kIgnoreIndex;
+  }
+  /// The full (B, T, V) logits, as a naive implementation computes them.
+  at::Tensor naive_logits(double temperature = 1.0) const {
+    return at::linear(hidden_, model_->lm_head_weight()) / temperature;
+  }
+  at::Tensor keep() const { return labels_.ne(trl::kIgnoreIndex); }
+  /// log_softmax then gather, zero where ignored (TRL's selective_log_softmax + mask).
+  at::Tensor naive_logps(double temperature = 1.0) const {
+    const at::Tensor ids = labels_.masked_fill(keep().logical_not(), 0).unsqueeze(-1);
+    return naive_logits(temperature).log_softmax(-1).gather(-1, ids).squeeze(-1) * keep();
+  }
+  std::unique_ptr<CausalLM> model_;
+  at::Tensor hidden_, labels_;
+};
+
+TEST_F(TokenStats, LogpsEqualNaiveLogSoftmaxGather) {
+  for (int64_t chunk : {1, 3, 4, 1024}) {
+    TokenStatsOptions options;
+    options.chunk_rows = chunk;
+    const at::Tensor logps = trl::token_stats(*model_, hidden_, labels_, options).logps;
+    EXPECT_EQ(logps.scalar_type(), at::kDouble);
+    EXPECT_TRUE(at::allclose(logps, naive_logps(), 1e-12, 1e-12)) << "chunk_rows " << chunk;
+    EXPECT_TRUE(at::equal(logps.masked_select(keep().logical_not()), at::zeros({7}, at::kDouble)));
+  }
+}
+
+TEST_F(TokenStats, GradientsEqualNaiveAutograd) {
+  for (double temperature : {1.0, 0.7}) {
+    const at::Tensor weights = at::randn({3, 5}, at::kDouble);  // a loss that weighs tokens differently
+    auto grads_of = [&](const at::Tensor& logps) {
+      hidden_.mutable_grad() = at::Tensor();
+      model_->lm_head_weight().mutable_grad() = at::Tensor();
+      (logps * weights).sum().backward();
+      return std::make_pair(hidden_.grad().clone(), model_->lm_head_weight().grad().clone());
+    };
+    TokenStatsOptions options;
+    options.chunk_rows = 3;
+    options.temperature = temperature;
+    const auto [ours_h, ours_w] = grads_of(trl::token_stats(*model_, hidden_, labels_, options).logps);
+    const auto [naive_h, naive_w] = grads_of(naive_logps(temperature));
+    EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, temperature " << temperature;
+    EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, temperature " << temperature;
+  }
+}
+
+TEST_F(TokenStats, FrozenHeadGetsNoGradientButHiddenDoes) {
+  model_->set_requires_grad(false);
+  trl::token_stats(*model_, hidden_, labels_).logps.sum().backward();
+  EXPECT_TRUE(hidden_.grad().defined());
+  EXPECT_FALSE(model_->lm_head_weight().grad().defined());
+}
+
+TEST_F(TokenStats, ExtraStatisticsMatchTheirDefinitions) {
+  TokenStatsOptions options;
+  options.entropy = options.mean_logit = options.argmax_hit = options.log_sum_p2 = true;
+  options.temperature = 0.5;
+  options.chunk_rows = 2;
+  const trl::TokenStats s = trl::token_stats(*model_, hidden_, labels_, options);
+  const at::Tensor raw = naive_logits();
+  const at::Tensor tempered = raw / 0.5;
+  const at::Tensor logp = tempered.log_softmax(-1), p = logp.exp();
+  const at::Tensor k = keep();
+  EXPECT_TRUE(at::allclose(s.entropy, -(p * logp).sum(-1) * k, 1e-10, 1e-12));
+  EXPECT_TRUE(at::allclose(s.mean_logit, raw.mean(-1) * k, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(s.log_sum_p2, (p * p).sum(-1).log() * k, 1e-10, 1e-12));
+  EXPECT_TRUE(at::equal(s.argmax_hit, raw.argmax(-1).eq(labels_) & k));
+  EXPECT_FALSE(s.entropy.requires_grad());
+  EXPECT_TRUE(s.logps.requires_grad());
+}
+
+TEST_F(TokenStats, UnrequestedStatisticsAreUndefined) {
+  const trl::TokenStats s = trl::token_stats(*model_, hidden_, labels_);
+  EXPECT_TRUE(s.logps.defined());
+  EXPECT_FALSE(s.entropy.defined());
+  EXPECT_FALSE(s.mean_logit.defined());
+  EXPECT_FALSE(s.argmax_hit.defined());
+  EXPECT_FALSE(s.log_sum_p2.defined());
+}
+
+TEST_F(TokenStats, AllIgnoredGivesZerosAndZeroGradient) {
+  labels_.fill_(trl::kIgnoreIndex);
+  const at::Tensor logps = trl::token_stats(*model_, hidden_, labels_).logps;
+  EXPECT_TRUE(at::equal(logps, at::zeros({3, 5}, at::kDouble)));
+  logps.sum().backward();
+  EXPECT_TRUE(at::equal(hidden_.grad(), at::zeros_like(hidden_)));
+}
+
+TEST_F(TokenStats, RefusesLabelOutsideVocabulary) {
+  labels_[0][1] = 64;
+  try {
+    trl::token_stats(*model_, hidden_, labels_);
+    FAIL() << "expected a DataError";
+  } catch (const trl::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("label id 64 is outside the vocabulary [0, 64)"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TokenStats, RefusesNonPositiveTemperature) {
+  TokenStatsOptions options;
+  options.temperature = 0;
+  EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
+}
+
+TEST(TokenStatsFloat32, MatchesNaiveOnAModelForward) {
+  at::set_num_threads(1);
+  auto model = CausalLM::from_config(tiny_model_config("llama"), 3);
+  const at::Tensor ids = long_matrix({{4, 9, 16, 25, 36, 49}});
+  at::Tensor labels = at::full_like(ids, trl::kIgnoreIndex);
+  labels.narrow(1, 2, 4).copy_(ids.narrow(1, 3, 3).repeat({1, 2}).narrow(1, 0, 4));
+  const at::Tensor hidden = model->hidden_states(ids);
+  const trl::TokenStats s = trl::token_stats(*model, hidden, labels);
+  EXPECT_EQ(s.logps.scalar_type(), at::kFloat);
+  const at::Tensor keep = labels.ne(trl::kIgnoreIndex);
+  const at::Tensor naive = model->logits(hidden).log_softmax(-1).gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1) * keep;
+  EXPECT_TRUE(at::allclose(s.logps, naive, 1e-5, 1e-5));
+}
+
+}  // namespace
