@@ -5,16 +5,20 @@
 #include "accuracy_reward.h"
 #include "adaptive_difficulty_filter.h"
 #include "format_reward.h"
+#include "gfpo_trainer.h"
 #include "length_penalty_reward.h"
 #include "simple_group_filters.h"
 #include "trl/sdk/plugin.h"
 
-TRL_PLUGIN("gfpo", "Apache-2.0", "Group Filtered Policy Optimization: GRPO rewards and GFPO group filters",
-           TRL_REWARD("accuracy"), TRL_REWARD("format"), TRL_REWARD("length_penalty"), TRL_GROUP_FILTER("length"),
-           TRL_GROUP_FILTER("token_efficiency"), TRL_GROUP_FILTER("adaptive_difficulty"));
+TRL_PLUGIN("gfpo", "Apache-2.0", "Group Filtered Policy Optimization: GRPO trainer, rewards and group filters",
+           TRL_TRAINER("gfpo"), TRL_REWARD("accuracy"), TRL_REWARD("format"), TRL_REWARD("length_penalty"),
+           TRL_GROUP_FILTER("length"), TRL_GROUP_FILTER("token_efficiency"), TRL_GROUP_FILTER("adaptive_difficulty"));
 
 void trl_plugin_register(trl::Registry& registry) {
   using namespace trl::gfpo;
+  registry.add_trainer(
+      "gfpo", gfpo_trainer_params(), [](const trl::Args& args) { return std::make_unique<GfpoTrainer>(args); },
+      "GRPO on prompt-only data with GFPO group filtering (TRL GFPOTrainer; plain GRPO without a group_filter)");
   registry.add_reward(
       "accuracy", accuracy_reward_params(),
       [](const trl::Args& args) { return std::make_unique<AccuracyReward>(args); },

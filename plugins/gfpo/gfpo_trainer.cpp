@@ -1,0 +1,394 @@
+// The `gfpo` trainer (see gfpo_trainer.h). N rows of a generation batch, K kept rows, G per prompt.
+#include "gfpo_trainer.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "gfpo_trainer_loss.h"
+#include "trl/sdk/data/dataset.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
+#include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/tokenizer/tokenizer.h"
+#include "trl/sdk/train/context.h"
+#include "trl/sdk/train/loop.h"
+#include "trl/sdk/train/metrics.h"
+#include "trl/sdk/train/training_args.h"
+
+namespace trl::gfpo {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kStateFile = "gfpo_state.json";
+constexpr const char* kBufferFile = "gfpo_buffer.safetensors";
+
+void add_all(Metrics& metrics, const std::vector<std::pair<std::string, double>>& values) {
+  for (const auto& [name, value] : values) metrics.add(name, value);
+}
+
+// The loss metrics; low_min / high_max are NaN when every row's mask is empty, and TRL's log() drops NaN
+// while Metrics would keep it, so those two are read here and skipped when NaN.
+void add_loss_metrics(Metrics& metrics, const GrpoLossOutput& out) {
+  for (const auto& [name, value] : out.metrics) {
+    if (name == "clip_ratio/low_min" || name == "clip_ratio/high_max") {
+      const double v = value.item<double>();
+      if (!std::isnan(v)) metrics.add(name, v);
+    } else {
+      metrics.add(name, value);
+    }
+  }
+}
+
+std::vector<double> to_doubles(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+ParamTable gfpo_trainer_params() {
+  ParamTable table = gfpo_params();
+  table.add("chat_template_kwargs", ParamType::object, nullptr,
+            "extra arguments for the chat template of conversational prompts, e.g. {\"enable_thinking\": false}; "
+            "a row's own chat_template_kwargs column overrides them key by key");
+  // GRPOConfig changes two TrainingArguments defaults; redeclaring them here makes the host's merge use ours.
+  const ParamTable shared = training_arguments_params();
+  for (const char* key : {"learning_rate", "logging_steps"}) {
+    const ParamSpec* spec = shared.find(key);
+    TRL_INTERNAL_ASSERT(spec != nullptr, std::string("TrainingArguments lacks ") + key);
+    table.add(spec->name, spec->type, spec->default_value, spec->help) = *spec;
+  }
+  apply_grpo_training_defaults(table);
+  return table;
+}
+
+// ---- construction and prepare ---------------------------------------------------------------------------
+
+GfpoTrainer::GfpoTrainer(const Args& args) : args_(args) {
+  chat_template_kwargs_ = args.value("chat_template_kwargs");
+  if (!chat_template_kwargs_.is_null() && !chat_template_kwargs_.is_object())
+    args.fail("chat_template_kwargs", "expected an object of template arguments or null, got " +
+                                          chat_template_kwargs_.dump());
+}
+
+GfpoTrainer::~GfpoTrainer() = default;
+
+void GfpoTrainer::prepare(TrainerContext& ctx) {
+  const RunConfig& run = ctx.run;
+  const std::string& where = args_.where();
+  if (run.train_dataset.empty()) throw ConfigError(run.path, "train_dataset", "`train_dataset` is required");
+
+  // Rewards first: resolving the configuration checks reward_weights against their number.
+  rewards_ = make_reward_set(ctx.components, run);
+  BatchGeometry geometry;
+  geometry.per_device_train_batch_size = ctx.args.per_device_train_batch_size;
+  geometry.per_device_eval_batch_size = ctx.args.per_device_eval_batch_size;
+  geometry.gradient_accumulation_steps = ctx.args.gradient_accumulation_steps;
+  geometry.num_processes = 1;
+  geometry.evaluates = run.eval_dataset.has_value() && ctx.args.eval_strategy != "no";
+  config_ = resolve_grpo_config(args_, geometry, rewards_.functions.size());
+  for (const std::string& warning : config_.warnings) log::warn(where + ": " + warning);
+  loss_config_ = GrpoLossConfig::from(config_);
+
+  // GFPO's constructor rules (spec §4.1): R without a filter is an error; a filter without R is ignored.
+  const bool has_filter = !run.group_filter.is_null();
+  if (config_.num_remains_in_group && !has_filter)
+    throw ConfigError(run.path, "group_filter",
+                      "args.num_remains_in_group is " + std::to_string(*config_.num_remains_in_group) +
+                          " but no group filter is configured; name one (e.g. \"group_filter\": {\"name\": "
+                          "\"length\"}) or remove num_remains_in_group");
+  if (has_filter) {
+    filter_ = ctx.components.make_group_filter(run.group_filter, run.path + ": group_filter");
+    if (!config_.num_remains_in_group)
+      log::warn(run.path + ": group_filter is set but args.num_remains_in_group is null: group filtering is "
+                           "disabled and the run is plain GRPO (set num_remains_in_group to filter)");
+  }
+
+  // Prompts (spec §3.1): tokenized once, never truncated.
+  train_prompts_ = tokenize_prompts(load_prompt_dataset(run.train_dataset), ctx.tokenizer, chat_template_kwargs_);
+  if (run.eval_dataset)
+    eval_prompts_ = tokenize_prompts(load_prompt_dataset(*run.eval_dataset), ctx.tokenizer, chat_template_kwargs_);
+  sampler_ = std::make_unique<RepeatSampler>(static_cast<int64_t>(train_prompts_.size()), config_.num_generations,
+                                             config_.generation_batch_size, config_.steps_per_generation,
+                                             config_.num_iterations, config_.shuffle_dataset,
+                                             static_cast<uint64_t>(ctx.args.seed));
+  if (sampler_->generations_per_epoch() == 0)
+    throw ConfigError(run.path, "train_dataset",
+                      "has " + std::to_string(train_prompts_.size()) + " prompts, fewer than one generation batch "
+                          "needs (generation_batch_size " + std::to_string(config_.generation_batch_size) +
+                          " / num_generations " + std::to_string(config_.num_generations) + " = " +
+                          std::to_string(sampler_->prompts_per_generation()) + ")");
+  sampling_ = make_sampling_params(config_, ctx.tokenizer, ctx.model, where);
+
+  // Old log-probs only when the policy can change between generation and use (spec §3.1).
+  needs_old_logps_ = ctx.args.gradient_accumulation_steps % config_.generate_every() != 0;
+
+  // The reference model only when the KL term is on (spec §3.1 "beta").
+  if (config_.beta != 0.0) {
+    if (run.ref_model) {
+      ref_model_ = CausalLM::from_pretrained(*run.ref_model, {ctx.device, ctx.dtype});
+      if (ref_model_->config().vocab_size != ctx.model.config().vocab_size)
+        throw ConfigError(run.path, "ref_model",
+                          "vocabulary size " + std::to_string(ref_model_->config().vocab_size) +
+                              " differs from the policy's " + std::to_string(ctx.model.config().vocab_size));
+    } else {
+      ref_model_ = ctx.model.clone();
+    }
+    ref_model_->set_requires_grad(false);
+  } else if (run.ref_model) {
+    log::warn(run.path + ": ref_model is not loaded: beta is 0, so the loss has no KL term");
+  }
+
+  completions_log_ = CompletionsLog(ctx.args.output_dir.empty() ? "" : ctx.args.output_dir + "/completions.jsonl");
+  log::info("gfpo: " + std::to_string(train_prompts_.size()) + " training prompts" +
+            (run.eval_dataset ? ", " + std::to_string(eval_prompts_.size()) + " eval prompts" : std::string()) +
+            "; " + std::to_string(sampler_->prompts_per_generation()) + " prompts x " +
+            std::to_string(config_.num_generations) + " completions per generation, every " +
+            std::to_string(config_.generate_every()) + " micro-steps; " +
+            (filtering() ? "keeping " + std::to_string(*config_.num_remains_in_group) + " per group"
+                         : std::string("no group filtering (GRPO)")));
+}
+
+int64_t GfpoTrainer::micro_batches_per_epoch() const { return sampler_->micro_steps_per_epoch(); }
+
+LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps) const {
+  LossSettings s;
+  s.loss = loss_config_;
+  s.temperature = config_.temperature;
+  s.num_items_in_batch = num_items_in_batch;
+  s.gradient_accumulation_steps = gradient_accumulation_steps;
+  return s;
+}
+
+// ---- one generation batch ------------------------------------------------------------------------------
+
+void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, Metrics& metrics) {
+  const int64_t G = config_.num_generations;
+  const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
+
+  // 1. Sample G completions per prompt (all of them: the filter comes after scoring, spec §4.2).
+  SamplingParams params = sampling_;
+  params.seed = generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::train, generation);
+  const Rollout rollout =
+      generate_rollout(ctx.model, ctx.tokenizer, train_prompts_, sampler_->generation_rows(generation), params, step);
+  const size_t N = rollout.completion_ids.size();
+
+  // 2. Score, filter (training only), advantages.
+  const at::Tensor rewards_per_func = score_rewards(rewards_, rollout.input);  // (N, F)
+  const ScoredRows scored =
+      filtering() ? score_filtered(rewards_per_func, config_.reward_weights, rewards_.names, G, config_.scale_rewards,
+                                   *filter_, *config_.num_remains_in_group, rollout.input)
+                  : score_unfiltered(rewards_per_func, config_.reward_weights, rewards_.names, G,
+                                     config_.scale_rewards, config_.multi_objective_aggregation);
+
+  // 3. Masks and token counts. dapo's N: the kept rows' masked lengths when filtering (spec §4.4), else the
+  // raw total generated (taken before truncation masking, as TRL).
+  std::vector<bool> mask_out(N, false);
+  double raw_tokens = 0.0, attended_tokens = 0.0;
+  for (size_t i = 0; i < N; ++i) {
+    mask_out[i] = config_.mask_truncated_completions && rollout.truncated[i];
+    const double length = static_cast<double>(rollout.completion_ids[i].size());
+    raw_tokens += length;
+    attended_tokens += static_cast<double>(train_prompts_[static_cast<size_t>(rollout.prompt_rows[i])].ids.size()) +
+                       (mask_out[i] ? 0.0 : length);
+  }
+  double num_items = raw_tokens;
+  if (scored.filtered) {
+    num_items = 0.0;
+    for (int64_t r : scored.kept_rows)
+      if (!mask_out[static_cast<size_t>(r)]) num_items += static_cast<double>(rollout.completion_ids[static_cast<size_t>(r)].size());
+  }
+  num_tokens_ += attended_tokens;
+
+  // 4. Generation metrics (on all N rows, spec §4.2) and scoring metrics (on the kept rows).
+  add_all(metrics, completion_metrics(rollout.completion_ids, rollout.truncated));
+  add_all(metrics, scored.metrics);
+  metrics.set("num_tokens", num_tokens_);
+
+  // 5. The buffer: kept rows shuffled (seeded by the generation) and cut into steps_per_generation parts.
+  const std::vector<double> advantages = to_doubles(scored.advantages.advantages);  // (K,)
+  const int64_t K = static_cast<int64_t>(scored.kept_rows.size());
+  buffer_ = GenerationBuffer{};
+  buffer_.generation = generation;
+  buffer_.num_items_in_batch = num_items;
+  for (int64_t part = 0; part < config_.steps_per_generation; ++part) {
+    const std::vector<int64_t> picks = sampler_->micro_batch_rows(generation * config_.generate_every() + part, K);
+    std::vector<std::vector<int64_t>> prompts, completions;
+    std::vector<bool> masked;
+    std::vector<double> adv;
+    for (int64_t j : picks) {
+      const size_t row = static_cast<size_t>(scored.kept_rows[static_cast<size_t>(j)]);
+      prompts.push_back(train_prompts_[static_cast<size_t>(rollout.prompt_rows[row])].ids);
+      completions.push_back(rollout.completion_ids[row]);
+      masked.push_back(mask_out[row]);
+      adv.push_back(advantages[static_cast<size_t>(j)]);
+    }
+    MicroBatch batch = collate_rows(prompts, completions, masked, adv, sampling_.pad_token_id, ctx.device);
+    if (batch.rows() > 0) {
+      if (needs_old_logps_) batch.old_logps = completion_logps_no_grad(ctx.model, batch, config_.temperature);
+      if (ref_model_) batch.ref_logps = completion_logps_no_grad(*ref_model_, batch, config_.temperature);
+    } else {
+      log::warn("gfpo: micro-batch " + std::to_string(part) + " of generation " + std::to_string(generation) +
+                " is empty (" + std::to_string(K) + " kept rows over " +
+                std::to_string(config_.steps_per_generation) + " steps_per_generation); its micro-step learns nothing");
+    }
+    buffer_.chunks.push_back(std::move(batch));
+  }
+
+  // 6. The completions log: every row, kept or not, with its rewards and advantage.
+  const std::vector<double> weighted = to_doubles(weighted_reward_sum(rewards_per_func, config_.reward_weights));
+  const at::Tensor rpf = rewards_per_func.to(at::kCPU, at::kDouble).contiguous();  // (N, F)
+  const double* reward = rpf.data_ptr<double>();
+  const size_t F = rewards_.names.size();
+  std::vector<nlohmann::json> advantage_of(N, nullptr);
+  for (int64_t j = 0; j < K; ++j) advantage_of[static_cast<size_t>(scored.kept_rows[static_cast<size_t>(j)])] = advantages[static_cast<size_t>(j)];
+  std::vector<nlohmann::json> rows;
+  rows.reserve(N);
+  for (size_t i = 0; i < N; ++i) {
+    nlohmann::json per_function = nlohmann::json::object();
+    bool any = false;
+    for (size_t f = 0; f < F; ++f) {
+      const double v = reward[i * F + f];
+      per_function[rewards_.names[f]] = number_or_null(v);
+      any = any || !std::isnan(v);
+    }
+    rows.push_back({{"generation", generation},
+                    {"prompt", rollout.input.prompts[i]},
+                    {"completion", rollout.input.completions[i]},
+                    {"rewards", per_function},
+                    {"reward", any ? number_or_null(weighted[i]) : nlohmann::json(nullptr)},
+                    {"advantage", advantage_of[i]},
+                    {"kept", !advantage_of[i].is_null()},
+                    {"length", rollout.completion_ids[i].size()},
+                    {"truncated", static_cast<bool>(rollout.truncated[i])}});
+  }
+  if (config_.log_completions) {
+    const size_t shown = std::min(N, static_cast<size_t>(config_.num_completions_to_print.value_or(static_cast<int64_t>(N))));
+    for (size_t i = 0; i < shown; ++i) log::info("gfpo completion: " + rows[i].dump());
+  }
+  completions_log_.record(generation, std::move(rows));
+}
+
+// ---- training ------------------------------------------------------------------------------------------
+
+at::Tensor GfpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_index, Metrics& metrics) {
+  const int64_t micro_step = micro_batch_index;
+  const int64_t generation = sampler_->generation_index(micro_step);
+  if (buffer_.generation != generation) {
+    // Normally at a generation step; mid-window only when a resumed checkpoint carried no buffer.
+    if (!sampler_->generates_at(micro_step))
+      log::warn("gfpo: micro-step " + std::to_string(micro_step) + " needs generation " + std::to_string(generation) +
+                ", which is not buffered; generating it now with the current weights");
+    generate_and_buffer(ctx, generation, metrics);
+  }
+  const MicroBatch& batch =
+      buffer_.chunks[static_cast<size_t>(sampler_->chunk_index(micro_step) % static_cast<int64_t>(buffer_.chunks.size()))];
+  const GrpoLossOutput out =
+      micro_batch_loss(ctx.model, batch, loss_settings(buffer_.num_items_in_batch, ctx.args.gradient_accumulation_steps));
+  add_loss_metrics(metrics, out);
+  return out.loss;
+}
+
+void GfpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
+  // The loop logs at these steps (train/loop.cpp); TRL logs its completions table with every log.
+  const bool logging = global_step % ctx.args.logging_steps == 0 || (ctx.args.logging_first_step && global_step == 1);
+  if (logging) completions_log_.write_pending(global_step);
+}
+
+// ---- evaluation ----------------------------------------------------------------------------------------
+
+bool GfpoTrainer::has_eval_data() const { return !eval_prompts_.empty(); }
+
+void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
+  // Eval batches of per_device_eval_batch_size rows: whole groups of num_generations_eval completions, in
+  // dataset order, never filtered (spec §4.2), no buffering; GA is 1 and dapo's N is the batch's own.
+  const int64_t G = config_.eval_num_generations();
+  const int64_t prompts_per_batch = std::max<int64_t>(1, ctx.args.per_device_eval_batch_size / G);
+  const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
+  const int64_t n = static_cast<int64_t>(eval_prompts_.size());
+  double loss_sum = 0.0, rows_seen = 0.0;
+  for (int64_t start = 0, batch_index = 0; start < n; start += prompts_per_batch, ++batch_index) {
+    std::vector<int64_t> rows;
+    for (int64_t p = start; p < std::min(n, start + prompts_per_batch); ++p) rows.insert(rows.end(), G, p);
+    SamplingParams params = sampling_;
+    params.seed = generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::eval, step, batch_index);
+    const Rollout rollout = generate_rollout(ctx.model, ctx.tokenizer, eval_prompts_, rows, params, step);
+    const at::Tensor rewards_per_func = score_rewards(rewards_, rollout.input);
+    const ScoredRows scored = score_unfiltered(rewards_per_func, config_.reward_weights, rewards_.names, G,
+                                               config_.scale_rewards, config_.multi_objective_aggregation);
+
+    std::vector<std::vector<int64_t>> prompts;
+    std::vector<bool> masked;
+    double raw_tokens = 0.0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      prompts.push_back(eval_prompts_[static_cast<size_t>(rows[i])].ids);
+      masked.push_back(config_.mask_truncated_completions && rollout.truncated[i]);
+      raw_tokens += static_cast<double>(rollout.completion_ids[i].size());
+    }
+    MicroBatch batch = collate_rows(prompts, rollout.completion_ids, masked, to_doubles(scored.advantages.advantages),
+                                    sampling_.pad_token_id, ctx.device);
+    if (ref_model_) batch.ref_logps = completion_logps_no_grad(*ref_model_, batch, config_.temperature);
+    const GrpoLossOutput out = micro_batch_loss(ctx.model, batch, loss_settings(raw_tokens, 1));
+
+    loss_sum += out.loss.item<double>() * static_cast<double>(rows.size());
+    rows_seen += static_cast<double>(rows.size());
+    add_all(metrics, completion_metrics(rollout.completion_ids, rollout.truncated));
+    add_all(metrics, scored.metrics);
+    add_loss_metrics(metrics, out);
+  }
+  // transformers' evaluation loop: the loss is the mean over examples.
+  metrics.set("loss", rows_seen > 0 ? loss_sum / rows_seen : 0.0);
+  metrics.set("num_tokens", num_tokens_);  // TRL reports the training total in eval too
+}
+
+CausalLM* GfpoTrainer::ref_model() { return ref_model_.get(); }
+
+// ---- checkpoints ---------------------------------------------------------------------------------------
+
+void GfpoTrainer::save_state(TrainerContext&, const std::string& checkpoint_dir) const {
+  const nlohmann::json state = {{"num_tokens", num_tokens_},
+                                {"buffer_generation", buffer_.generation},
+                                {"completions_log", completions_log_.state()}};
+  std::ofstream out(checkpoint_dir + "/" + kStateFile);
+  out << state.dump() << "\n";
+  if (!out) throw CheckpointError(checkpoint_dir, std::string("cannot write ") + kStateFile);
+  // The generation in use, so that a resumed run trains on exactly the same rows, old and reference
+  // log-probs (regenerating with the newer weights would sample different completions).
+  if (buffer_.generation >= 0) save_buffer(buffer_, checkpoint_dir + "/" + kBufferFile);
+}
+
+void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_dir) {
+  const std::string state_file = checkpoint_dir + "/" + kStateFile;
+  std::ifstream in(state_file);
+  if (!in) throw CheckpointError(checkpoint_dir, std::string("missing ") + kStateFile);
+  nlohmann::json state;
+  int64_t buffer_generation = -1;
+  try {
+    state = nlohmann::json::parse(in);
+    num_tokens_ = state.at("num_tokens").get<double>();
+    buffer_generation = state.at("buffer_generation").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw CheckpointError(state_file, e.what());
+  }
+  buffer_ = GenerationBuffer{};
+  if (buffer_generation >= 0) {
+    const std::string buffer_file = checkpoint_dir + "/" + kBufferFile;
+    if (!fs::exists(buffer_file)) throw CheckpointError(checkpoint_dir, std::string("missing ") + kBufferFile);
+    buffer_ = load_buffer(buffer_file, ctx.device);
+  }
+  const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
+  completions_log_.resume(state.value("completions_log", nlohmann::json::object()), step, state_file);
+  const nlohmann::json& spec = ctx.run.group_filter;
+  const std::string filter_name = spec.is_string() ? spec.get<std::string>() : spec.is_object() ? spec.value("name", "") : "";
+  if (filtering() && filter_name == "adaptive_difficulty")
+    log::warn("gfpo: the adaptive_difficulty filter's history of group means is not checkpointed; it restarts "
+              "empty, so this resumed run may keep different completions than an uninterrupted one");
+}
+
+}  // namespace trl::gfpo
