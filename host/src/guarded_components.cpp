@@ -116,6 +116,15 @@ void rethrow_from_plugin(const ComponentOrigin& origin, const char* call) {
     throw;
   } catch (const ConfigError& e) {
     throw ConfigError("plugin '" + origin.plugin + "': " + origin.call(call) + ": " + e.what());
+  } catch (const DataError& e) {
+    // The user's data, model or checkpoint is at fault, not the plugin: keep the type (exit code 1).
+    throw DataError("plugin '" + origin.plugin + "': " + origin.call(call), 0, e.what());
+  } catch (const ModelError& e) {
+    throw ModelError("plugin '" + origin.plugin + "': " + origin.call(call), e.what());
+  } catch (const CheckpointError& e) {
+    throw CheckpointError("plugin '" + origin.plugin + "': " + origin.call(call), e.what());
+  } catch (const NonFiniteError&) {
+    throw;  // names the step; the loss being NaN is the run's fact, whichever plugin computed it
   } catch (const c10::Error& e) {
     throw PluginError(origin.plugin, origin.call(call), e.what_without_backtrace());
   } catch (const std::exception& e) {

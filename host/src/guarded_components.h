@@ -3,10 +3,12 @@
 // comes out naming the plugin, the component and the call (DESIGN.md "The plugin ABI": "the host wraps
 // every call into a component and reports which plugin failed").
 //
-// Conversion: trl::ConfigError stays a ConfigError (a user's config problem, exit 2) with the plugin
-// prefixed; trl::PluginError passes through unchanged (it already names a plugin, e.g. a reward built
-// inside a trainer); anything else (std::exception, c10::Error, trl::DataError, ...) becomes
-// trl::PluginError "plugin 'P': KIND 'NAME': CALL: what".
+// Conversion: errors whose cause is the user's input keep their type, so the exit code says who must
+// act, with the plugin prefixed: ConfigError (exit 2), DataError, ModelError, CheckpointError (exit 1);
+// NonFiniteError passes unchanged (it names the step). trl::PluginError passes through unchanged (it
+// already names a plugin, e.g. a reward built inside a trainer). Anything else (std::exception,
+// c10::Error, InternalError, ...) is the plugin's fault and becomes trl::PluginError
+// "plugin 'P': KIND 'NAME': CALL: what" (exit 3).
 #pragma once
 
 #include <memory>

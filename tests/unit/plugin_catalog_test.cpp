@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 #include "component_catalog.h"
@@ -269,6 +271,7 @@ class Failing final : public trl::GroupFilter {
     if (mode_ == 0) throw trl::PluginError("plugin 'inner': reward 'x': score: already attributed");
     if (mode_ == 1) throw trl::ConfigError("run.json", "args.k", "expected 1, got 2");
     if (mode_ == 2) throw 42;
+    if (mode_ == 4) throw std::out_of_range("vector::at out of range");
     throw trl::DataError("data.jsonl", 3, "missing prompt");
   }
 
@@ -295,8 +298,16 @@ TEST(GuardedComponents, NonStandardExceptionBecomesPluginError) {
   EXPECT_EQ(guarded_error(2), "plugin 'p': group_filter 'f': score: an exception not derived from std::exception");
 }
 
-TEST(GuardedComponents, DataErrorBecomesPluginErrorNamingTheFile) {
+TEST(GuardedComponents, DataErrorKeepsItsTypeAndGainsThePlugin) {
+  auto filter = trl::host::guard_group_filter(std::make_unique<Failing>(3), {"p", ComponentKind::group_filter, "f"});
+  EXPECT_THROW(filter->score(trl::CompletionGroup{}), trl::DataError);
   EXPECT_EQ(guarded_error(3), "plugin 'p': group_filter 'f': score: data.jsonl:3: missing prompt");
+}
+
+TEST(GuardedComponents, StdExceptionBecomesPluginError) {
+  auto filter = trl::host::guard_group_filter(std::make_unique<Failing>(4), {"p", ComponentKind::group_filter, "f"});
+  EXPECT_THROW(filter->score(trl::CompletionGroup{}), trl::PluginError);
+  EXPECT_EQ(guarded_error(4), "plugin 'p': group_filter 'f': score: vector::at out of range");
 }
 
 }  // namespace
