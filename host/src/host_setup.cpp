@@ -35,10 +35,20 @@ int physical_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+int default_threads() {
+  // OMP_NUM_THREADS, the variable every LibTorch/PyTorch user knows, wins when it is a positive number.
+  if (const char* omp = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(omp, &end, 10);
+    if (end != omp && *end == '\0' && n > 0) return static_cast<int>(n);
+  }
+  return physical_cores();
+}
+
 void apply_common_options(const CommonOptions& common) {
   log::set_level(log::parse_level(common.log_level, "--log-level"));
-  // LibTorch may start with a single intra-op thread here; use every physical core unless a run says otherwise.
-  at::set_num_threads(physical_cores());
+  // LibTorch may start with a single intra-op thread here; use every physical core unless told otherwise.
+  at::set_num_threads(default_threads());
 }
 
 namespace {

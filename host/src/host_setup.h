@@ -8,7 +8,7 @@
 
 namespace trl::host {
 
-/// Applies --log-level and sets LibTorch's intra-op threads to the physical cores. Throws ConfigError.
+/// Applies --log-level and sets LibTorch's intra-op threads to default_threads(). Throws ConfigError.
 void apply_common_options(const CommonOptions& common);
 
 /// Where plugins are looked for, in order (DESIGN.md "Discovery order").
@@ -26,8 +26,12 @@ std::vector<SearchEntry> plugin_search_path(const CommonOptions& common);
 /// The search path as display lines: "PATH (ORIGIN)".
 std::vector<std::string> describe_search_path(const CommonOptions& common);
 
-/// Physical CPU cores (SMT siblings counted once), the default intra-op thread count.
+/// Physical CPU cores (SMT siblings counted once).
 int physical_cores();
+
+/// The intra-op thread count when a run does not set num_threads: OMP_NUM_THREADS if it is a positive
+/// number, else physical_cores().
+int default_threads();
 
 /// The folder holding the running executable.
 std::string executable_dir();

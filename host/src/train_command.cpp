@@ -45,7 +45,7 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
   for (size_t i = 0; i < run.callbacks.size(); ++i)
     callbacks.push_back(catalog.make_callback(run.callbacks[i], run.path + ": callbacks[" + std::to_string(i) + "]"));
 
-  at::set_num_threads(args.num_threads > 0 ? static_cast<int>(args.num_threads) : physical_cores());
+  at::set_num_threads(args.num_threads > 0 ? static_cast<int>(args.num_threads) : default_threads());
   const c10::Device device(args.device);
   const c10::ScalarType dtype = parse_dtype(args.torch_dtype);
   std::unique_ptr<CausalLM> model = CausalLM::from_pretrained(run.model, {device, dtype});

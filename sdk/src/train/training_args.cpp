@@ -43,7 +43,8 @@ ParamTable training_arguments_params() {
   p.add("device", T::string, "cpu", "Where tensors live: cpu, cuda or cuda:N");
   p.add("torch_dtype", T::string, "float32", "Compute dtype of the policy weights")
       .one_of({"float32", "bfloat16", "float16"});
-  p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = every physical core").at_least(0);
+  p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = OMP_NUM_THREADS if set, else every physical core")
+      .at_least(0);
   return p;
 }
 

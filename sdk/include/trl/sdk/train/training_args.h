@@ -45,7 +45,7 @@ struct TrainingArguments {
   std::optional<std::string> resume_from_checkpoint;  ///< a checkpoint dir, or "last" for the newest in output_dir
   std::string device = "cpu";                     ///< "cpu", "cuda" or "cuda:N"
   std::string torch_dtype = "float32";            ///< compute dtype of the policy: float32 | bfloat16 | float16
-  int64_t num_threads = 0;                        ///< LibTorch intra-op threads; 0 = physical cores
+  int64_t num_threads = 0;                        ///< LibTorch intra-op threads; 0 = OMP_NUM_THREADS, else physical cores
 
   /// Reads every field from validated args (a table that includes training_arguments_params()).
   static TrainingArguments from_args(const Args& args);
