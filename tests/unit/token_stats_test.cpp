@@ -46,7 +46,7 @@ class TokenStats : public ::testing::Test {
 };
 
 TEST_F(TokenStats, LogpsEqualNaiveLogSoftmaxGather) {
-  for (int64_t chunk : {1, 3, 4, 1024}) {
+  for (int64_t chunk : {0, 1, 3, 4, 1024}) {  // 0 = automatic
     TokenStatsOptions options;
     options.chunk_rows = chunk;
     const at::Tensor logps = trl::token_stats(*model_, hidden_, labels_, options).logps;
@@ -127,9 +127,12 @@ TEST_F(TokenStats, RefusesLabelOutsideVocabulary) {
   }
 }
 
-TEST_F(TokenStats, RefusesNonPositiveTemperature) {
+TEST_F(TokenStats, RefusesNonPositiveTemperatureAndNegativeChunks) {
   TokenStatsOptions options;
   options.temperature = 0;
+  EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
+  options = {};
+  options.chunk_rows = -1;
   EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
 }
 

@@ -23,6 +23,10 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+/// Logits per chunk when chunk_rows is 0: 16 MB of float32, under glibc's largest mmap threshold (32 MB),
+/// so the chunk buffer is reused from the heap instead of being faulted in afresh (token_stats.h).
+constexpr int64_t kAutoChunkElements = int64_t{4} << 20;
+
 constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8;  // forward() flags
 
 /// Outputs: logps, entropy, mean_logit, argmax_hit, log_sum_p2, each (N) (or (0) when not requested).
@@ -110,10 +114,12 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   TRL_INTERNAL_ASSERT(labels.scalar_type() == at::kLong, "token_stats: labels must be int64");
   if (!(options.temperature > 0))
     throw ConfigError("token_stats", "temperature", "expected a number > 0, got " + std::to_string(options.temperature));
-  if (options.chunk_rows <= 0)
-    throw ConfigError("token_stats", "chunk_rows", "expected an integer > 0, got " + std::to_string(options.chunk_rows));
+  if (options.chunk_rows < 0)
+    throw ConfigError("token_stats", "chunk_rows", "expected an integer >= 0 (0 = automatic), got " +
+                                                        std::to_string(options.chunk_rows));
 
   const int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2), V = model.config().vocab_size;
+  const int64_t chunk_rows = options.chunk_rows > 0 ? options.chunk_rows : std::max<int64_t>(1, kAutoChunkElements / V);
   const at::Tensor flat_labels = labels.reshape({B * T});
   const at::Tensor rows = flat_labels.ne(kIgnoreIndex).nonzero().squeeze(1);  // (N)
   const at::Tensor picked_labels = flat_labels.index_select(0, rows);         // (N)
@@ -127,7 +133,7 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   const int64_t flags = (options.entropy ? kEntropy : 0) | (options.mean_logit ? kMeanLogit : 0) |
                         (options.argmax_hit ? kArgmaxHit : 0) | (options.log_sum_p2 ? kLogSumP2 : 0);
   const variable_list out = ChunkedLabelLogps::apply(picked_hidden, model.lm_head_weight(), picked_labels,
-                                                     options.temperature, options.chunk_rows, flags);
+                                                     options.temperature, chunk_rows, flags);
 
   // Back to (B, T) with zeros at unlabelled positions; index_copy carries the gradient to the N rows.
   auto unpick = [&](const at::Tensor& values) {
