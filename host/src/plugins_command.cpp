@@ -12,6 +12,7 @@
 #include "host_setup.h"
 #include "plugin_probe.h"
 #include "plugin_summary.h"
+#include "plugins_new.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/params.h"
 
@@ -142,6 +143,8 @@ void add_plugins_command(CLI::App& app, const CommonOptions& common, int& exit_c
     apply_common_options(common);
     exit_code = run_plugins_check(common, *check_targets, *check_timeout);
   });
+
+  add_plugins_new_command(*plugins, common, exit_code);
 
   // Hidden: what `check` and `info` re-execute the host with, one file per process.
   CLI::App* probe = plugins->add_subcommand("probe", "Internal: load one plugin file and report each step");
