@@ -30,7 +30,9 @@ BpeModel::BpeModel(const std::unordered_map<std::string, int64_t>& token_to_id,
   }
   merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [left, right] = merges[rank];
+    // Named references, not a structured binding: C++17 does not let a lambda capture bindings (clang refuses).
+    const std::string& left = merges[rank].first;
+    const std::string& right = merges[rank].second;
     const auto where = [&] { return "model.merges[" + std::to_string(rank) + "] (\"" + left + "\", \"" + right + "\")"; };
     const auto l = token_to_id.find(left);
     const auto r = token_to_id.find(right);
