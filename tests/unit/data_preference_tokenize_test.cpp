@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,13 +35,10 @@ class FakeTokenizer : public trl::Tokenizer {
     source_ = "fake";
   }
 
-  /// Makes apply_chat_template render Qwen3's template, which reads enable_thinking. The tokenizer
-  /// recognises that template by these lines of its Jinja source, so they stand in for the whole.
+  /// Makes apply_chat_template render Qwen3's real template, which reads enable_thinking.
   void use_qwen3_template() {
-    chat_template_ = std::string("last_query_index reasoning_content ") +
-                     R"('<|im_start|>' + message.role + '\n<think>\n' + reasoning_content.strip('\n') + )" +
-                     R"('\n</think>\n\n' + content.lstrip('\n')) )" +
-                     "enable_thinking is defined and enable_thinking is false " + R"('<think>\n\n</think>\n\n')";
+    std::ifstream in(std::string(TRL_TEST_DATA_DIR) + "/chat_templates/qwen3.jinja", std::ios::binary);
+    chat_template_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
   Ids encode(const std::string& text, bool add_special_tokens) const override {

@@ -1,6 +1,6 @@
-// Chat templates. Expected strings were worked out from each template's Jinja source and checked with
-// Python's Jinja2 3.1 (trim_blocks, lstrip_blocks: how transformers renders), using the real Qwen2.5 and
-// Qwen3 templates of tests/tokenizer-parity/templates.
+// Chat templates through the Tokenizer. Expected strings were checked with Python's Jinja2 3.1
+// (trim_blocks, lstrip_blocks: how transformers renders), using the real Qwen2.5 and Qwen3 templates of
+// tests/tokenizer-parity/templates; the full parity test is jinja_parity_test.cpp.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -83,26 +83,81 @@ TEST(ChatTemplate, Qwen3FinalAnswerGetsAnEmptyThinkBlockAndKeepsItsSpaces) {
             "  spaced  <|im_end|>\n");
 }
 
-TEST(ChatTemplate, RefusesOtherTemplatesNamingTheTokenizer) {
-  // Llama-3's template: not ChatML.
-  auto tok = with_template(
-      "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
-      "message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{{ content }}{% endfor %}");
+TEST(ChatTemplate, LlamaTemplateFailsOnTheBosTokenTheByteTokenizerLacks) {
+  // Llama-3's template computes bos_token + content; without a BOS token jinja2 fails on the undefined value.
+  auto tok = with_template(tokenizer_test::read_text(std::string(TRL_TEST_DATA_DIR) + "/chat_templates/llama3.jinja"));
+  try {
+    tok->apply_chat_template({{"user", "Hi"}}, true);
+    FAIL() << "expected DataError";
+  } catch (const trl::DataError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("/model/tokenizer_config.json: chat template line 3:89: 'bos_token' is undefined"),
+              std::string::npos) << message;
+  }
+}
+
+TEST(ChatTemplate, Qwen25RendersToolsAndDropsUnknownRolesAsJinja2Does) {
+  // Expected strings: Python's jinja2 3.1.2 configured as transformers (tests/chat_templates/render_reference.py).
+  auto tok = with_template(template_file("qwen2_5.jinja"));
+  // JSON messages and kwargs keep their key order (nlohmann::json kwargs would sort "type" after "function").
+  const nlohmann::ordered_json tools =
+      nlohmann::ordered_json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {}}}])");
+  const nlohmann::ordered_json chat = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Hi"}])");
+  EXPECT_EQ(tok->apply_chat_template_json(chat, true, {{"tools", tools}}),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\n\n# Tools\n\nYou may "
+            "call one or more functions to assist with the user query.\n\nYou are provided with function signatures within "
+            "<tools></tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"f\", \"parameters\": "
+            "{}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+            "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+            "<args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(tok->apply_chat_template({{"user", "Hi"}, {"developer", "x"}}, true),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplate, EmptyConversationFailsWhereTheTemplateReadsTheFirstMessage) {
+  auto tok = with_template(template_file("qwen2_5.jinja"));
+  try {
+    tok->apply_chat_template({}, true);
+    FAIL() << "expected DataError";
+  } catch (const trl::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("list object has no element 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ChatTemplate, UnsupportedTemplateIsAConfigErrorNamingTheConfigAndLine) {
+  auto tok = with_template("{{ bos_token }}\n{% macro f() %}x{% endmacro %}");
   try {
     tok->apply_chat_template({{"user", "Hi"}}, true);
     FAIL() << "expected ConfigError";
   } catch (const trl::ConfigError& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("tokenizer.json"), std::string::npos) << message;
-    EXPECT_NE(message.find("only plain ChatML and the Qwen2, Qwen2.5 and Qwen3 templates"), std::string::npos) << message;
+    EXPECT_NE(message.find("/model/tokenizer_config.json: chat_template: line 2:1: the 'macro' tag is not supported"),
+              std::string::npos) << message;
   }
 }
 
-TEST(ChatTemplate, RefusesToolsAndUnknownRoles) {
-  auto tok = with_template(template_file("qwen2_5.jinja"));
-  EXPECT_THROW(tok->apply_chat_template({{"user", "Hi"}}, true, {{"tools", {{{"type", "function"}}}}}), trl::ConfigError);
-  EXPECT_THROW(tok->apply_chat_template({{"user", "Hi"}, {"developer", "x"}}, true), trl::DataError);
-  EXPECT_THROW(tok->apply_chat_template({}, true), trl::DataError);
+TEST(ChatTemplate, ListFormUsesTheDefaultTemplate) {
+  const std::string dir = tokenizer_test::scratch_dir() + "/model";
+  trl::Tokenizer::byte_level()->save(dir);
+  nlohmann::json config = nlohmann::json::parse(tokenizer_test::read_text(dir + "/tokenizer_config.json"));
+  config["chat_template"] = nlohmann::json::array({{{"name", "tool_use"}, {"template", "TOOLS"}},
+                                                   {{"name", "default"}, {"template", "{{ messages[0].content|upper }}"}}});
+  tokenizer_test::write_text(dir + "/tokenizer_config.json", config.dump());
+  EXPECT_EQ(trl::Tokenizer::load(dir)->apply_chat_template({{"user", "hi"}}, false), "HI");
+}
+
+TEST(ChatTemplate, KwargsMustBeAnObject) {
+  auto tok = trl::Tokenizer::byte_level();
+  EXPECT_THROW(tok->apply_chat_template({{"user", "Hi"}}, true, nlohmann::json::array()), trl::ConfigError);
+}
+
+TEST(ChatTemplate, JsonMessagesCarryReasoningContent) {
+  auto tok = with_template(template_file("qwen3.jinja"));
+  const nlohmann::ordered_json chat = nlohmann::ordered_json::parse(
+      R"([{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A", "reasoning_content": "R"}])");
+  EXPECT_EQ(tok->apply_chat_template_json(chat, false),
+            "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\nR\n</think>\n\nA<|im_end|>\n");
 }
 
 }  // namespace

@@ -76,29 +76,33 @@ class Tokenizer {
   /// The EOS token's text (TRL appends it to standard completions); empty when there is no EOS token.
   std::string eos_token() const;
 
-  /// Renders a conversation with the tokenizer's chat template, as transformers' apply_chat_template(
-  /// tokenize=False) does. There is no Jinja engine: the template is recognised by its content and rendered
-  /// natively, for plain string messages and no tools:
-  ///  - no chat_template (the byte tokenizer writes this one too): plain ChatML, each message as
-  ///    "<|im_start|>{role}\n{content}<|im_end|>\n", generation prompt "<|im_start|>assistant\n";
-  ///  - Qwen1.5/Qwen2: ChatML, with "You are a helpful assistant." as system message when none is given;
-  ///  - Qwen2.5: ChatML, with "You are Qwen, created by Alibaba Cloud. You are a helpful assistant." when
-  ///    there is no system message; tool messages wrapped in <tool_response> inside a user turn;
-  ///  - Qwen3: no default system message; assistant turns after the last user query carry a
-  ///    <think>...</think> block (empty for the final answer); kwargs {"enable_thinking": false} appends
-  ///    the empty think block to the generation prompt.
-  /// Any other template throws ConfigError naming the tokenizer and saying that only ChatML and the Qwen
-  /// templates are supported; kwargs "tools" throws ConfigError; a role the Qwen templates would silently
-  /// drop, or an empty conversation for them, throws DataError. Other kwargs are ignored, as in Jinja.
+  /// Renders a conversation with the tokenizer's own Jinja chat template (tokenizer_config.json's
+  /// chat_template, its "default" entry when it is a list, or chat_template.jinja), as transformers'
+  /// apply_chat_template(tokenize=False) does: trl-host's Jinja interpreter renders it with messages,
+  /// tools=None, documents=None, add_generation_prompt, bos/eos/pad tokens, raise_exception and
+  /// strftime_now, then `kwargs` as extra variables (enable_thinking, tools, date_string, ...). Checked
+  /// string for string against Python's jinja2 on the Qwen2.5, Qwen3, Llama-3/3.1/3.2 and Mistral
+  /// templates (tests/chat_templates). No template (the byte tokenizer writes this one too): plain ChatML,
+  /// each message as "<|im_start|>{role}\n{content}<|im_end|>\n", generation prompt "<|im_start|>assistant\n".
+  /// Throws ConfigError naming the template's file and line:column for a template the interpreter cannot
+  /// parse or does not support (macros, ...), or kwargs that are not an object; DataError naming the file
+  /// and line:column when rendering these messages fails (the template's raise_exception(message), e.g.
+  /// Mistral's "roles must alternate", or a value the template needs that the messages lack).
   std::string apply_chat_template(const std::vector<Message>& messages, bool add_generation_prompt,
                                   const nlohmann::json& kwargs = nlohmann::json::object()) const;
+  /// The same for messages given as JSON objects with any fields the template reads (role, content,
+  /// reasoning_content, tool_calls, tool_call_id, ...). Object keys keep their order here, as Python's
+  /// dicts do, so tojson of tools or tool calls matches transformers; apply_chat_template's
+  /// nlohmann::json kwargs have their keys sorted.
+  std::string apply_chat_template_json(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                       const nlohmann::ordered_json& kwargs = nlohmann::ordered_json::object()) const;
 
  protected:
   /// Special-token texts and the chat template, set by the implementations while loading.
   std::optional<std::string> bos_token_;
   std::optional<std::string> eos_token_;
   std::optional<std::string> pad_token_;
-  std::string chat_template_;   ///< tokenizer_config.json's chat_template ("" = plain ChatML)
+  std::string chat_template_;   ///< the Jinja chat template ("" = plain ChatML)
   std::string source_;          ///< where it was loaded from (its tokenizer.json path), for messages
 };
 
