@@ -49,7 +49,7 @@ pids=()
 train() {
   local name=$1
   shift
-  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done  # failures are counted below
   echo "training $name"
   "$HOST" train examples/gfpo.json "${common[@]}" "$@" --set args.output_dir="$WORK/$name" > "$WORK/$name.log" 2>&1 &
   pids+=($!)
