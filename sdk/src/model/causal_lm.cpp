@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "causal_lm_impl.h"
+#include "lora_impl.h"
 #include "trl/sdk/error.h"
 
 namespace trl {
@@ -104,6 +105,7 @@ std::unique_ptr<CausalLM> CausalLM::clone() const {
                   slot = source.detach().clone().requires_grad_(source.requires_grad());
                 });
   impl->finish();
+  if (impl_->lora) impl->lora = impl_->lora->clone();
   return std::make_unique<CausalLM>(Key{}, std::move(impl));
 }
 

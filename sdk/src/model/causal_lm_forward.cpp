@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "causal_lm_impl.h"
+#include "lora_impl.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/kv_cache.h"
 
@@ -17,14 +18,19 @@ struct ForwardContext {
   at::Tensor cos, sin;  // (B, T, 1, D)
   at::Tensor mask;      // (B, 1, T, L) additive
   KVCache* cache = nullptr;
+  const LoraAdapters* lora = nullptr;  // adapters to apply (lora.h), null when none or disabled
 };
 
 at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& h,
                           const ForwardContext& ctx) {
   const int64_t B = h.size(0), T = h.size(1), D = c.head_dim;
-  at::Tensor q = at::linear(h, w.q_proj, w.q_bias).view({B, T, c.num_attention_heads, D});
-  at::Tensor k = at::linear(h, w.k_proj, w.k_bias).view({B, T, c.num_key_value_heads, D});
-  at::Tensor v = at::linear(h, w.v_proj, w.v_bias).view({B, T, c.num_key_value_heads, D});
+  const LoraAdapters* lora = ctx.lora;
+  at::Tensor q = adapted_linear(h, w.q_proj, w.q_bias, lora, layer, LoraModule::q_proj)
+                     .view({B, T, c.num_attention_heads, D});
+  at::Tensor k = adapted_linear(h, w.k_proj, w.k_bias, lora, layer, LoraModule::k_proj)
+                     .view({B, T, c.num_key_value_heads, D});
+  at::Tensor v = adapted_linear(h, w.v_proj, w.v_bias, lora, layer, LoraModule::v_proj)
+                     .view({B, T, c.num_key_value_heads, D});
   if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
     q = rms_norm(q, w.q_norm, c.rms_norm_eps);
     k = rms_norm(k, w.k_norm, c.rms_norm_eps);
@@ -34,17 +40,19 @@ at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t l
   v = v.transpose(1, 2);                                // (B, Nkv, T, D)
   if (ctx.cache != nullptr) std::tie(k, v) = ctx.cache->append(layer, k, v);  // (B, Nkv, L, D)
   const at::Tensor attended = grouped_attention(q, k, v, ctx.mask);          // (B, T, Nq·D)
-  return at::linear(attended, w.o_proj, w.o_bias);                           // (B, T, H)
+  return adapted_linear(attended, w.o_proj, w.o_bias, lora, layer, LoraModule::o_proj);  // (B, T, H)
 }
 
-at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h) {
-  return at::linear(at::silu(at::linear(h, w.gate_proj)) * at::linear(h, w.up_proj), w.down_proj);
+at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h, int64_t layer, const LoraAdapters* lora) {
+  const at::Tensor gate = adapted_linear(h, w.gate_proj, {}, lora, layer, LoraModule::gate_proj);
+  const at::Tensor up = adapted_linear(h, w.up_proj, {}, lora, layer, LoraModule::up_proj);
+  return adapted_linear(at::silu(gate) * up, w.down_proj, {}, lora, layer, LoraModule::down_proj);
 }
 
 at::Tensor decoder_layer(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& x,
                          const ForwardContext& ctx) {
   const at::Tensor after_attention = x + self_attention(c, w, layer, rms_norm(x, w.input_norm, c.rms_norm_eps), ctx);
-  return after_attention + swiglu_mlp(w, rms_norm(after_attention, w.post_norm, c.rms_norm_eps));
+  return after_attention + swiglu_mlp(w, rms_norm(after_attention, w.post_norm, c.rms_norm_eps), layer, ctx.lora);
 }
 
 void check_input(const ModelConfig& config, const std::string& source, c10::Device device, const at::Tensor& ids,
@@ -98,6 +106,7 @@ at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor
 
   ForwardContext ctx;
   ctx.cache = cache;
+  ctx.lora = active_lora(m);
   const at::Tensor positions =
       position_ids.defined() ? position_ids
                              : key_mask.to(at::kLong).cumsum(1).narrow(1, offset, T).sub(1).clamp_min(0);  // (B, T)

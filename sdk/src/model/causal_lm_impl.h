@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,8 @@ using WeightVisitor =
     std::function<void(const std::string& name, at::Tensor& slot, const std::vector<int64_t>& shape, InitKind init)>;
 void visit_weights(const ModelConfig& config, ModelWeights& weights, const WeightVisitor& visit);
 
+struct LoraAdapters;  // lora_impl.h
+
 struct CausalLM::Impl {
   ModelConfig config;
   c10::Device device = c10::Device(c10::kCPU);
@@ -54,6 +57,7 @@ struct CausalLM::Impl {
   at::Tensor inv_freq;                                    ///< (D/2) float32 RoPE inverse frequencies, on device
   nlohmann::json generation_config = nlohmann::json::object();
   std::string source;                                     ///< config.json path, or "config" when built in code
+  std::shared_ptr<LoraAdapters> lora;                     ///< LoRA adapters (lora.h), or null
 
   /// Fills `named` and `inv_freq` once `weights` are set.
   void finish();

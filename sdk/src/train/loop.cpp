@@ -15,11 +15,13 @@
 
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
+#include "train/policy_weights.h"
 #include "train/progress_line.h"
 #include "train/stop_signals.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/lora.h"
 #include "trl/sdk/model/safetensors.h"
 #include "trl/sdk/plugin.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
@@ -109,6 +111,9 @@ TrainResult TrainingLoop::run() {
                         nlohmann::json{{"run", ctx_.run.raw}, {"args", ctx_.trainer_args.json()}}.dump(2) + "\n");
   at::manual_seed(static_cast<uint64_t>(args.seed));
 
+  // LoRA (run config "peft"): adapters on the policy, base frozen, before the trainer takes its reference.
+  if (!ctx_.run.peft.is_null()) add_peft_adapters(ctx_);
+
   // ---- prepare: the trainer loads its data and reference model; the loop sizes the run from it.
   trainer_.prepare(ctx_);
   const int64_t ga = args.gradient_accumulation_steps;
@@ -129,8 +134,10 @@ TrainResult TrainingLoop::run() {
   state.steps_per_epoch = steps_per_epoch;
   ctx_.state = &state;
 
-  const std::vector<at::Tensor> parameters = model.parameters();
-  std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(model, args);
+  const NamedParameters trainable = trainable_named_parameters(model);  // with LoRA: only A and B
+  std::vector<at::Tensor> parameters;
+  for (const auto& [name, p] : trainable) parameters.push_back(p);
+  std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(trainable, args);
   const LrScheduler scheduler(args.lr_scheduler_type, args.learning_rate, LrScheduler::warmup_for(args, max_steps),
                               max_steps);
 
@@ -142,8 +149,8 @@ TrainResult TrainingLoop::run() {
     state.global_step = saved.global_step;
     state.epoch = saved.epoch;
     state.log_history = saved.log_history;
-    model.copy_weights_from(*CausalLM::from_pretrained(dir, {model.device(), model.dtype()}));
-    load_optimizer_state(*optimizer, model, dir + "/optimizer.safetensors");
+    load_policy_weights(model, dir);
+    load_optimizer_state(*optimizer, trainable, dir + "/optimizer.safetensors");
     set_rng_state(SafetensorsFile(dir + "/rng_state.safetensors").load("cpu"));
     trainer_.load_state(ctx_, dir);
     log::info("resumed from " + dir + " at step " + std::to_string(state.global_step));
@@ -179,9 +186,9 @@ TrainResult TrainingLoop::run() {
 
   auto save_checkpoint = [&] {
     const std::string dir = write_checkpoint(args.output_dir, state.global_step, [&](const std::string& tmp) {
-      model.save_pretrained(tmp);
+      save_policy(model, tmp);
       ctx_.tokenizer.save(tmp);
-      save_optimizer_state(*optimizer, model, tmp + "/optimizer.safetensors");
+      save_optimizer_state(*optimizer, trainable, tmp + "/optimizer.safetensors");
       save_safetensors(tmp + "/rng_state.safetensors", {{"cpu", rng_state()}});
       write_text_atomically(tmp + "/trainer_state.json", state.to_json().dump(2) + "\n");
       write_text_atomically(tmp + "/training_args.json", ctx_.trainer_args.json().dump(2) + "\n");
@@ -265,7 +272,7 @@ TrainResult TrainingLoop::run() {
     log::warn("interrupted by signal " + std::to_string(result.signal) + " after step " +
               std::to_string(state.global_step) + "; resume with resume_from_checkpoint=last");
   } else {
-    model.save_pretrained(args.output_dir);
+    save_policy(model, args.output_dir);
     ctx_.tokenizer.save(args.output_dir);
     log::info("saved the final model to " + args.output_dir);
   }

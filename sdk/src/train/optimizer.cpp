@@ -23,9 +23,9 @@ bool is_no_decay_parameter(const std::string& name) {
   return ends_with("bias") || name.find("norm") != std::string::npos;
 }
 
-std::unique_ptr<torch::optim::AdamW> make_adamw(const CausalLM& model, const TrainingArguments& args) {
+std::unique_ptr<torch::optim::AdamW> make_adamw(const NamedParameters& parameters, const TrainingArguments& args) {
   std::vector<at::Tensor> decay, no_decay;
-  for (const auto& [name, p] : model.named_parameters()) (is_no_decay_parameter(name) ? no_decay : decay).push_back(p);
+  for (const auto& [name, p] : parameters) (is_no_decay_parameter(name) ? no_decay : decay).push_back(p);
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(
         torch::optim::AdamWOptions(args.learning_rate)
@@ -64,9 +64,10 @@ namespace {
 std::string state_key(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 }  // namespace
 
-void save_optimizer_state(const torch::optim::AdamW& optimizer, const CausalLM& model, const std::string& path) {
+void save_optimizer_state(const torch::optim::AdamW& optimizer, const NamedParameters& parameters,
+                          const std::string& path) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [name, p] : parameters) {
     auto it = optimizer.state().find(state_key(p));
     if (it == optimizer.state().end()) continue;  // no step taken for this parameter yet
     const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
@@ -77,9 +78,9 @@ void save_optimizer_state(const torch::optim::AdamW& optimizer, const CausalLM& 
   save_safetensors(path, tensors, {{"format", "trl-host adamw"}});
 }
 
-void load_optimizer_state(torch::optim::AdamW& optimizer, const CausalLM& model, const std::string& path) {
+void load_optimizer_state(torch::optim::AdamW& optimizer, const NamedParameters& parameters, const std::string& path) {
   SafetensorsFile file(path);
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& [name, p] : parameters) {
     if (!file.contains(name + ".step")) continue;
     for (const char* part : {".exp_avg", ".exp_avg_sq"}) {
       if (!file.contains(name + part)) throw CheckpointError(path, "missing tensor '" + name + part + "'");

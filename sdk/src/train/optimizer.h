@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -18,8 +19,11 @@ namespace trl {
 class CausalLM;
 struct TrainingArguments;
 
-/// AdamW over the model's parameters: group 0 decays (weight_decay), group 1 (biases, norms) does not.
-std::unique_ptr<torch::optim::AdamW> make_adamw(const CausalLM& model, const TrainingArguments& args);
+/// The named parameters training updates (trainable_named_parameters() of lora.h).
+using NamedParameters = std::vector<std::pair<std::string, at::Tensor>>;
+
+/// AdamW over `parameters`: group 0 decays (weight_decay), group 1 (biases, norms) does not.
+std::unique_ptr<torch::optim::AdamW> make_adamw(const NamedParameters& parameters, const TrainingArguments& args);
 
 /// Whether transformers would exempt a parameter from weight decay (biases and norm weights).
 bool is_no_decay_parameter(const std::string& name);
@@ -32,9 +36,10 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm);
 
 /// Writes exp_avg, exp_avg_sq and step of every parameter to `path` (safetensors, atomic).
-void save_optimizer_state(const torch::optim::AdamW& optimizer, const CausalLM& model, const std::string& path);
+void save_optimizer_state(const torch::optim::AdamW& optimizer, const NamedParameters& parameters,
+                          const std::string& path);
 
 /// Restores what save_optimizer_state wrote; throws CheckpointError naming the file on any mismatch.
-void load_optimizer_state(torch::optim::AdamW& optimizer, const CausalLM& model, const std::string& path);
+void load_optimizer_state(torch::optim::AdamW& optimizer, const NamedParameters& parameters, const std::string& path);
 
 }  // namespace trl

@@ -32,6 +32,8 @@ struct ModelOptions {
 /// A causal language model. Not copyable; clone() makes an independent deep copy.
 class CausalLM {
   struct Impl;
+  /// The LoRA sources (lora.h) keep their adapters in Impl.
+  friend struct CausalLMAccess;
   /// Only CausalLM can make one (explicit: `{}` does not convert), so the constructor stays internal.
   struct Key {
     explicit Key() = default;
@@ -54,7 +56,7 @@ class CausalLM {
   CausalLM(const CausalLM&) = delete;
   CausalLM& operator=(const CausalLM&) = delete;
 
-  /// An independent copy of every weight, same device and dtype, requires_grad as in this model.
+  /// An independent copy of every weight and LoRA adapter (lora.h), same device, dtype and requires_grad.
   std::unique_ptr<CausalLM> clone() const;
   /// Copies every weight from `other` (same config) in place, without gradient tracking.
   void copy_weights_from(const CausalLM& other);

@@ -33,6 +33,9 @@ struct RunConfig {
   nlohmann::json group_filter;             ///< {name, args} or null (GFPO)
   nlohmann::json callbacks = nlohmann::json::array();     ///< [{name, args}]
   nlohmann::json raw;                      ///< the whole config after --set overrides
+  /// The "peft" block (LoRA with PEFT's LoraConfig names, trl/sdk/model/lora.h), or null for full
+  /// fine-tuning. With it the loop adds adapters to the policy and trains only them.
+  nlohmann::json peft;
 };
 
 /// Builds components named in the run config; the host implements it, wrapping every call into a

@@ -1,0 +1,50 @@
+// trl/sdk/train/reference_model.h: the reference model a trainer compares the policy with (DPO's
+// log-ratios, GRPO's KL), chosen the way TRL chooses it (spec/trl-reference.md §1.4):
+//   (a) the run config's ref_model, loaded frozen;
+//   (c) with a "peft" block and no ref_model: the policy itself with its LoRA adapters switched off, so
+//       no second copy of the weights exists (PEFT's disable_adapter());
+//   (b) otherwise a frozen copy of the initial policy.
+// Trainers run the reference through run(), which is the same call in every case.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <ATen/core/Tensor.h>
+
+namespace trl {
+
+class CausalLM;
+struct TrainerContext;
+
+/// A frozen reference: a separate model, or the policy with its adapters off.
+class ReferenceModel {
+ public:
+  /// The reference for `ctx` as above. An explicit ref_model whose vocabulary differs from the policy's is a
+  /// ConfigError naming run.ref_model.
+  static std::unique_ptr<ReferenceModel> from_context(const TrainerContext& ctx);
+  /// A separate model, frozen here (requires_grad off).
+  explicit ReferenceModel(std::unique_ptr<CausalLM> separate);
+  /// The policy `policy` (which must carry LoRA adapters) with its adapters off; it must outlive this.
+  explicit ReferenceModel(const CausalLM& policy);
+  ~ReferenceModel();
+  ReferenceModel(const ReferenceModel&) = delete;
+  ReferenceModel& operator=(const ReferenceModel&) = delete;
+
+  /// Calls `f` with the reference model, with gradient off and, for the policy view, its adapters off.
+  /// The model handed to `f` is only valid inside the call.
+  at::Tensor run(const std::function<at::Tensor(const CausalLM&)>& f) const;
+
+  /// The separate model (callbacks such as BEMA overwrite it, TR-DPO mixes into it), or nullptr when the
+  /// reference is the adapter-off policy.
+  CausalLM* separate_model() const;
+
+  /// Whether the reference is the policy with its adapters off.
+  bool is_adapter_off_policy() const;
+
+ private:
+  std::unique_ptr<CausalLM> separate_;
+  const CausalLM* policy_ = nullptr;
+};
+
+}  // namespace trl

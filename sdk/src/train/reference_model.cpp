@@ -1,0 +1,52 @@
+// The trainers' reference model (see trl/sdk/train/reference_model.h).
+#include "trl/sdk/train/reference_model.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
+#include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/lora.h"
+#include "trl/sdk/train/context.h"
+
+namespace trl {
+
+std::unique_ptr<ReferenceModel> ReferenceModel::from_context(const TrainerContext& ctx) {
+  if (ctx.run.ref_model) {
+    auto model = CausalLM::from_pretrained(*ctx.run.ref_model, {ctx.device, ctx.dtype});
+    if (model->config().vocab_size != ctx.model.config().vocab_size)
+      throw ConfigError(ctx.run.path, "ref_model",
+                        "vocabulary size " + std::to_string(model->config().vocab_size) + " differs from the policy's " +
+                            std::to_string(ctx.model.config().vocab_size));
+    return std::make_unique<ReferenceModel>(std::move(model));
+  }
+  if (has_lora_adapters(ctx.model)) {
+    log::info("reference model: the policy with its LoRA adapters disabled (no second copy of the weights)");
+    return std::make_unique<ReferenceModel>(static_cast<const CausalLM&>(ctx.model));
+  }
+  return std::make_unique<ReferenceModel>(ctx.model.clone());
+}
+
+ReferenceModel::ReferenceModel(std::unique_ptr<CausalLM> separate) : separate_(std::move(separate)) {
+  TRL_INTERNAL_ASSERT(separate_ != nullptr, "ReferenceModel: null model");
+  separate_->set_requires_grad(false);
+}
+
+ReferenceModel::ReferenceModel(const CausalLM& policy) : policy_(&policy) {
+  TRL_INTERNAL_ASSERT(has_lora_adapters(policy), "ReferenceModel: the policy view needs LoRA adapters");
+}
+
+ReferenceModel::~ReferenceModel() = default;
+
+at::Tensor ReferenceModel::run(const std::function<at::Tensor(const CausalLM&)>& f) const {
+  at::NoGradGuard no_grad;
+  if (separate_ != nullptr) return f(*separate_);
+  const LoraAdaptersDisabled adapters_off(*policy_);
+  return f(*policy_);
+}
+
+CausalLM* ReferenceModel::separate_model() const { return separate_.get(); }
+
+bool ReferenceModel::is_adapter_off_policy() const { return policy_ != nullptr; }
+
+}  // namespace trl
