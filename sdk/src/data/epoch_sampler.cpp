@@ -35,8 +35,23 @@ EpochSampler::EpochSampler(int64_t n, int64_t batch_size, uint64_t seed, bool sh
                       std::to_string(batch_size) + ", and dataloader_drop_last would drop them all");
 }
 
+EpochSampler EpochSampler::sharded(int64_t rank, int64_t world_size) const {
+  if (world_size < 1 || rank < 0 || rank >= world_size)
+    throw ConfigError("sampler: rank " + std::to_string(rank) + " of world size " + std::to_string(world_size) +
+                      " is out of range");
+  if (drop_last_ && n_ < batch_size_ * world_size)
+    throw ConfigError("sampler: the dataset has " + std::to_string(n_) + " examples, fewer than one global batch of " +
+                      std::to_string(batch_size_ * world_size) + " (" + std::to_string(world_size) + " processes x " +
+                      std::to_string(batch_size_) + "), and dataloader_drop_last would drop them all");
+  EpochSampler copy(n_, batch_size_, seed_, shuffle_, drop_last_);
+  copy.rank_ = rank;
+  copy.world_size_ = world_size;
+  return copy;
+}
+
 int64_t EpochSampler::batches_per_epoch() const {
-  return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_;
+  const int64_t global = batch_size_ * world_size_;
+  return drop_last_ ? n_ / global : (n_ + global - 1) / global;
 }
 
 int64_t EpochSampler::epoch_of(int64_t batch_index) const {
@@ -61,14 +76,22 @@ std::vector<int64_t> EpochSampler::epoch_order(int64_t epoch) const {
 
 std::vector<int64_t> EpochSampler::batch(int64_t batch_index) const {
   const int64_t epoch = epoch_of(batch_index);
-  const int64_t first = (batch_index % batches_per_epoch()) * batch_size_;
-  const int64_t last = std::min(first + batch_size_, n_);
+  const int64_t first = (batch_index % batches_per_epoch()) * batch_size_ * world_size_ + rank_ * batch_size_;
   std::lock_guard<std::mutex> lock(cache_->mutex);
   if (cache_->epoch != epoch) {
     cache_->order = epoch_order(epoch);
     cache_->epoch = epoch;
   }
-  return std::vector<int64_t>(cache_->order.begin() + first, cache_->order.begin() + last);
+  if (world_size_ == 1) {
+    const int64_t last = std::min(first + batch_size_, n_);
+    return std::vector<int64_t>(cache_->order.begin() + first, cache_->order.begin() + last);
+  }
+  // Positions past the end wrap to the epoch's start, as accelerate's even_batches completes the last
+  // global batch with the first examples of the epoch (the same rows for n >= world_size x batch_size).
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(batch_size_));
+  for (int64_t p = first; p < first + batch_size_; ++p) out.push_back(cache_->order[static_cast<size_t>(p % n_)]);
+  return out;
 }
 
 }  // namespace trl

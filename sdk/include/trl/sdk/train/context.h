@@ -20,6 +20,9 @@ class RewardFunction;
 class Tokenizer;
 struct TrainerState;
 struct TrainingArguments;
+namespace dist {
+class ProcessGroup;
+}
 
 /// The run config's top-level keys (DESIGN.md, "The CLI"), validated by the host.
 struct RunConfig {
@@ -60,6 +63,9 @@ struct TrainerContext {
   c10::Device device;                    ///< where tensors live
   c10::ScalarType dtype;                 ///< compute dtype of the policy
   const TrainerState* state = nullptr;   ///< the loop's state (global_step, epoch), read-only; set by the loop
+  /// The data-parallel job (trl/sdk/dist/process_group.h), or nullptr for a single process. Trainers shard
+  /// their data by its rank and gather their metrics over it; the loop averages gradients over it.
+  dist::ProcessGroup* process_group = nullptr;
 };
 
 }  // namespace trl
