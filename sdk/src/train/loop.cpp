@@ -105,7 +105,11 @@ TrainingLoop::~TrainingLoop() = default;
 TrainResult TrainingLoop::run() {
   const TrainingArguments& args = ctx_.args;
   CausalLM& model = ctx_.model;
-  fs::create_directories(args.output_dir);
+  // A user's path error (a file in the way, no permission) is a config error naming the key, not a
+  // bare filesystem exception.
+  std::error_code ec;
+  fs::create_directories(args.output_dir, ec);
+  if (ec) throw ConfigError("args", "output_dir", "cannot create " + args.output_dir + ": " + ec.message());
   RunLogFile run_log(args.output_dir + "/train.log");
   write_text_atomically(args.output_dir + "/run_config.json",
                         nlohmann::json{{"run", ctx_.run.raw}, {"args", ctx_.trainer_args.json()}}.dump(2) + "\n");
