@@ -3,7 +3,8 @@
 # that GRPO shows on a reward that is easier to reach with longer outputs, and does it keep the reward?
 #
 #   bench/gfpo_length/run.sh [BUILD_DIR]        (default: build)
-#   environment: STEPS (100), JOBS (2 trainings at a time), WORK (runs/gfpo-length)
+#   environment: STEPS (100), JOBS (2 trainings at a time), WORK (runs/gfpo-length), SEED (1: the seed of
+#   the GFPO/GRPO runs; the warm-up always uses 1), RUNS (all five below), RESULTS (bench/gfpo_length/results.json)
 #
 # About 8 minutes of CPU on an idle 2-core machine (each training uses one thread); wall time grows with load.
 #
@@ -29,6 +30,9 @@ HOST="$BUILD/bin/trl-host"
 WORK=${WORK:-$ROOT/runs/gfpo-length}
 STEPS=${STEPS:-100}
 JOBS=${JOBS:-2}
+SEED=${SEED:-1}
+RUNS=${RUNS:-grpo gfpo_length gfpo_length_k4 gfpo_token_efficiency grpo_g16}
+RESULTS=${RESULTS:-$ROOT/bench/gfpo_length/results.json}
 # The model is tiny: one thread avoids OpenMP spinning on a shared machine (10x faster here).
 export OMP_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=gfpo
 # The build's own libtrl_sdk first, so a copied build directory runs its own library.
@@ -41,7 +45,7 @@ mkdir -p "$WORK"
   > "$WORK/warmup.log" 2>&1
 
 common=(--set model="$WORK/warmup" --set eval_dataset=null --set args.eval_strategy=no --set args.save_steps=0
-        --set args.max_steps="$STEPS")
+        --set args.max_steps="$STEPS" --set args.seed="$SEED")
 no_filter=(--set group_filter=null --set args.num_remains_in_group=null)
 
 # train NAME ARGS...: one training in the background (at most JOBS at a time), its log in $WORK/NAME.log.
@@ -49,6 +53,7 @@ pids=()
 train() {
   local name=$1
   shift
+  case " $RUNS " in *" $name "*) ;; *) return 0 ;; esac
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done  # failures are counted below
   echo "training $name"
   "$HOST" train examples/gfpo.json "${common[@]}" "$@" --set args.output_dir="$WORK/$name" > "$WORK/$name.log" 2>&1 &
@@ -66,5 +71,5 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 
-python3 "$ROOT/bench/gfpo_length/summarize.py" "$WORK" > "$ROOT/bench/gfpo_length/results.json"
-cat "$ROOT/bench/gfpo_length/results.json"
+python3 "$ROOT/bench/gfpo_length/summarize.py" "$WORK" > "$RESULTS"
+cat "$RESULTS"

@@ -64,6 +64,7 @@ def summarize(run_dir, window):
     final = window_stats(steps, last_step - window + 1, last_step)
     filt = config["run"].get("group_filter")
     return {
+        "seed": args.get("seed"),
         "num_generations": args["num_generations"],
         "num_remains_in_group": args.get("num_remains_in_group"),
         "group_filter": (filt or {}).get("name") if isinstance(filt, dict) else filt,
