@@ -10,7 +10,9 @@
 #      callback, and the generated trainer;
 #   4. install the projects into an author prefix and load the installed plugin from there;
 #   5. a plugin built against the next SDK ABI minor and one of the next major are refused with the
-#      documented line (docs/abi-policy.md): `plugins check` exits 3, `plugins list` says "refused".
+#      documented line (docs/abi-policy.md): `plugins check` exits 3, `plugins list` says "refused";
+#   6. install the projects into the host's own plugin folder (-DTRL_PLUGIN_INSTALL_DIR) and find them
+#      there with no search path.
 #
 # Usage: install_build_test.sh <trl-host build dir> <trl-host source dir> <cmake executable>
 set -euo pipefail
@@ -88,6 +90,8 @@ fi
   -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "${launcher[@]}" >"$WORK/configure.log" 2>&1 ||
   { cat "$WORK/configure.log" >&2; fail "configuring the plugin projects failed"; }
 "$CMAKE" --build "$OUT" -j2 >"$WORK/build.log" 2>&1 || { tail -n 60 "$WORK/build.log" >&2; fail "building the plugin projects failed"; }
+expect_in "$WORK/configure.log" "TRL_SDK_PLUGIN_DIR=$PREFIX/lib/trl/plugins"
+expect_in "$WORK/configure.log" "TRL_SDK_ABI_VERSION=$ABI_MAJOR.$ABI_MINOR."
 grep -q "warning:" "$WORK/build.log" && { grep -A3 "warning:" "$WORK/build.log" >&2; fail "the build printed warnings"; }
 [ -s "$OUT/compile_commands.json" ] || fail "no compile_commands.json"
 for tree in "$SOURCE_DIR" "$BUILD_DIR"; do
@@ -167,5 +171,13 @@ expect_in "$WORK/major.txt" "SDK ABI major: plugin built against SDK ABI $((ABI_
 HOST_ENV=TRL_PLUGIN_PATH=$OUT/future_minor:$OUT/other_major host plugins list >"$WORK/list2.txt" 2>&1 || true
 grep -E "^future_minor .* refused" "$WORK/list2.txt" >/dev/null || { cat "$WORK/list2.txt" >&2; fail "plugins list does not show future_minor refused"; }
 grep -E "^other_major .* refused" "$WORK/list2.txt" >/dev/null || { cat "$WORK/list2.txt" >&2; fail "plugins list does not show other_major refused"; }
+
+step "install into the host's own plugin folder (TRL_SDK_PLUGIN_DIR): found with no search path"
+"$CMAKE" -S "$SRC" -B "$OUT" -DTRL_PLUGIN_INSTALL_DIR="$PREFIX/lib/trl/plugins" >"$WORK/configure2.log" 2>&1 ||
+  { cat "$WORK/configure2.log" >&2; fail "reconfiguring with TRL_PLUGIN_INSTALL_DIR failed"; }
+"$CMAKE" --install "$OUT" >/dev/null
+host plugins list >"$WORK/list3.txt" 2>&1 || true
+grep -Eq "^my_plugin .* $PREFIX/lib/trl/plugins/my_plugin.so +ok$" "$WORK/list3.txt" ||
+  { cat "$WORK/list3.txt" >&2; fail "the host does not find my_plugin installed into its plugin folder"; }
 
 echo "PASS: installed SDK builds, loads and runs out-of-tree plugins; next-minor and other-major plugins refused"
