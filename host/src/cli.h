@@ -33,5 +33,7 @@ void add_plugins_command(CLI::App& app, const CommonOptions& common, int& exit_c
 void add_train_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 void add_generate_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 void add_init_model_command(CLI::App& app, const CommonOptions& common, int& exit_code);
+/// `trl-host launch --nproc-per-node N ... train CONFIG`: starts this node's data-parallel ranks (launch_command.cpp).
+void add_launch_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 
 }  // namespace trl::host

@@ -4,6 +4,7 @@
 
 #include <c10/util/Exception.h>
 
+#include "trl/sdk/dist/process_group.h"
 
 namespace trl::host {
 namespace {
@@ -125,6 +126,8 @@ void rethrow_from_plugin(const ComponentOrigin& origin, const char* call) {
     throw CheckpointError("plugin '" + origin.plugin + "': " + origin.call(call), e.what());
   } catch (const NonFiniteError&) {
     throw;  // names the step; the loss being NaN is the run's fact, whichever plugin computed it
+  } catch (const dist::DistributedError&) {
+    throw;  // a peer rank died or timed out: the job's fault, not the plugin's that made the collective call
   } catch (const c10::Error& e) {
     throw PluginError(origin.plugin, origin.call(call), e.what_without_backtrace());
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 #include "component_catalog.h"
 #include "host_setup.h"
 #include "run_config.h"
+#include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -45,6 +46,11 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
   for (size_t i = 0; i < run.callbacks.size(); ++i)
     callbacks.push_back(catalog.make_callback(run.callbacks[i], run.path + ": callbacks[" + std::to_string(i) + "]"));
 
+  // A data-parallel rank when the environment says so (RANK, WORLD_SIZE, ...: `trl-host launch` or torchrun).
+  const std::unique_ptr<dist::ProcessGroup> process_group = dist::ProcessGroup::from_environment();
+  if (process_group)
+    log::info("distributed: rank " + std::to_string(process_group->rank()) + " of " +
+              std::to_string(process_group->world_size()) + " (Gloo)");
   at::set_num_threads(args.num_threads > 0 ? static_cast<int>(args.num_threads) : default_threads());
   const c10::Device device(args.device);
   const c10::ScalarType dtype = parse_dtype(args.torch_dtype);
@@ -56,6 +62,7 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
             " threads");
 
   TrainerContext ctx{run, args, built.args, *model, *tokenizer, catalog, device, dtype};
+  ctx.process_group = process_group.get();
   std::vector<Callback*> callback_ptrs;
   for (auto& c : callbacks) callback_ptrs.push_back(c.get());
   TrainingLoop loop(ctx, *built.trainer, callback_ptrs);

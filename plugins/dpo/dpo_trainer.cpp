@@ -12,6 +12,7 @@
 #include "dpo_sequence_logps.h"
 #include "dpo_token_metrics.h"
 #include "trl/sdk/data/dataset.h"
+#include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -79,6 +80,10 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
                                             args.per_device_train_batch_size,
                                             static_cast<uint64_t>(args.effective_data_seed()), /*shuffle=*/true,
                                             args.dataloader_drop_last);
+  // Data parallel: each rank takes its slice of every global batch (world_size x per-device rows).
+  if (ctx.process_group != nullptr)
+    sampler_ = std::make_unique<EpochSampler>(
+        sampler_->sharded(ctx.process_group->rank(), ctx.process_group->world_size()));
 
   // The reference (§1.4): an explicit model, else a frozen copy of the initial policy.
   if (!loss_config_.reference_free) {
@@ -200,13 +205,33 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
   return out;
 }
 
+void DpoTrainer::gather_metrics(dist::ProcessGroup& group, std::vector<std::pair<std::string, at::Tensor>>& loss_metrics,
+                                BatchLoss& result) {
+  // TRL (§1.7): the row metrics are means of gather_for_metrics(...) over all processes; every rank holds
+  // the same number of rows, so that is the mean of the ranks' means. The token metrics are sums and
+  // counts summed over processes before dividing, and num_tokens counts every process's tokens.
+  std::vector<at::Tensor> values;
+  for (const auto& entry : loss_metrics) values.push_back(entry.second.detach().to(at::kDouble).reshape({1}));
+  values.push_back(result.token_sums.packed().cpu());
+  values.push_back(at::tensor({result.attention_tokens}, at::kDouble));
+  at::Tensor packed = at::cat(values).cpu().contiguous();  // (M + 7 + 1,) float64
+  group.all_reduce_sum(packed);
+  const int64_t m = static_cast<int64_t>(loss_metrics.size());
+  for (int64_t i = 0; i < m; ++i)
+    loss_metrics[static_cast<size_t>(i)].second = packed[i] / static_cast<double>(group.world_size());
+  result.token_sums = DpoTokenMetricSums::from_packed(packed.narrow(0, m, 7));
+  result.attention_tokens = packed[m + 7].item<double>();
+}
+
 at::Tensor DpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_index, Metrics& metrics) {
   const std::vector<int64_t> indices = sampler_->batch(micro_batch_index);
   std::vector<const TokenizedPair*> pairs;
   for (int64_t i : indices) pairs.push_back(&train_pairs_[static_cast<size_t>(i)]);
 
   BatchLoss result = batch_loss(ctx, pairs, /*with_token_metrics=*/true);
-  for (const auto& [name, value] : result.loss.metrics()) metrics.add(name, value);
+  std::vector<std::pair<std::string, at::Tensor>> loss_metrics = result.loss.metrics();
+  if (ctx.process_group != nullptr) gather_metrics(*ctx.process_group, loss_metrics, result);
+  for (const auto& [name, value] : loss_metrics) metrics.add(name, value);
   for (const auto& [name, value] : result.token_sums.metrics()) metrics.add(name, value);
   num_tokens_ += result.attention_tokens;
   metrics.set("num_tokens", num_tokens_);

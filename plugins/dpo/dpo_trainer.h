@@ -17,6 +17,10 @@
 #include "trl/sdk/data/sampler.h"
 #include "trl/sdk/plugin.h"
 
+namespace trl::dist {
+class ProcessGroup;
+}
+
 namespace trl::dpo {
 
 /// TRL's DPOTrainer as a trl::Trainer.
@@ -40,6 +44,9 @@ class DpoTrainer : public Trainer {
   struct BatchLoss;
   /// The loss and metrics of one collated batch (on the CPU; moved to the device here).
   BatchLoss batch_loss(TrainerContext& ctx, const std::vector<const TokenizedPair*>& pairs, bool with_token_metrics);
+  /// Replaces one micro-batch's metrics by their values over every rank (data parallel, spec §1.7).
+  static void gather_metrics(dist::ProcessGroup& group, std::vector<std::pair<std::string, at::Tensor>>& loss_metrics,
+                             BatchLoss& result);
   /// Reference log-probs for every pair of `pairs`, in batches (precompute_ref_log_probs).
   void precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs);
   PreferenceBatch collate(const std::vector<const TokenizedPair*>& pairs) const;

@@ -9,6 +9,7 @@
 
 #include "gfpo_trainer_loss.h"
 #include "trl/sdk/data/dataset.h"
+#include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -83,6 +84,12 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
   const RunConfig& run = ctx.run;
   const std::string& where = args_.where();
   if (run.train_dataset.empty()) throw ConfigError(run.path, "train_dataset", "`train_dataset` is required");
+  // Data parallel needs the rollout gathered across ranks before advantages and filtering (spec §3.2,
+  // §4.3); until that exists, refuse rather than train each rank on partial statistics.
+  if (ctx.process_group != nullptr && ctx.process_group->world_size() > 1)
+    throw ConfigError("environment", "WORLD_SIZE",
+                      "the gfpo trainer runs in a single process for now (data-parallel rollouts are not "
+                      "implemented), got WORLD_SIZE=" + std::to_string(ctx.process_group->world_size()));
 
   // Rewards first: resolving the configuration checks reward_weights against their number.
   rewards_ = make_reward_set(ctx.components, run);

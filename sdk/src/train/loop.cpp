@@ -13,11 +13,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
 
+#include "dist/data_parallel.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/policy_weights.h"
 #include "train/progress_line.h"
 #include "train/stop_signals.h"
+#include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -105,15 +107,24 @@ TrainingLoop::~TrainingLoop() = default;
 TrainResult TrainingLoop::run() {
   const TrainingArguments& args = ctx_.args;
   CausalLM& model = ctx_.model;
-  // A user's path error (a file in the way, no permission) is a config error naming the key, not a
-  // bare filesystem exception.
-  std::error_code ec;
-  fs::create_directories(args.output_dir, ec);
-  if (ec) throw ConfigError("args", "output_dir", "cannot create " + args.output_dir + ": " + ec.message());
-  RunLogFile run_log(args.output_dir + "/train.log");
-  write_text_atomically(args.output_dir + "/run_config.json",
-                        nlohmann::json{{"run", ctx_.run.raw}, {"args", ctx_.trainer_args.json()}}.dump(2) + "\n");
+  // Data parallel (docs/distributed.md): every rank runs this same loop; rank 0 alone writes outputs.
+  dist::ProcessGroup* const pg = ctx_.process_group;
+  const bool is_main = pg == nullptr || pg->is_main();
+  const int64_t world_size = pg != nullptr ? pg->world_size() : 1;
+  std::unique_ptr<RunLogFile> run_log;
+  if (is_main) {
+    // A user's path error (a file in the way, no permission) is a config error naming the key, not a
+    // bare filesystem exception.
+    std::error_code ec;
+    fs::create_directories(args.output_dir, ec);
+    if (ec) throw ConfigError("args", "output_dir", "cannot create " + args.output_dir + ": " + ec.message());
+    run_log = std::make_unique<RunLogFile>(args.output_dir + "/train.log");
+    write_text_atomically(args.output_dir + "/run_config.json",
+                          nlohmann::json{{"run", ctx_.run.raw}, {"args", ctx_.trainer_args.json()}}.dump(2) + "\n");
+  }
   at::manual_seed(static_cast<uint64_t>(args.seed));
+  // Every replica starts from rank 0's weights (as DDP's constructor), before the trainer copies a reference.
+  if (pg != nullptr) pg->broadcast(model.parameters(), /*root=*/0);
 
   // LoRA (run config "peft"): adapters on the policy, base frozen, before the trainer takes its reference.
   if (!ctx_.run.peft.is_null()) add_peft_adapters(ctx_);
@@ -148,6 +159,7 @@ TrainResult TrainingLoop::run() {
   // ---- resume: weights, optimizer, RNG, progress and the trainer's own state, exactly as saved.
   if (args.resume_from_checkpoint) {
     const std::string dir = resolve_checkpoint(args.output_dir, *args.resume_from_checkpoint);
+    dist::check_world_size(dir, world_size);
     TrainerState saved = TrainerState::from_json(nlohmann::json::parse(read_text(dir + "/trainer_state.json")),
                                                  dir + "/trainer_state.json");
     state.global_step = saved.global_step;
@@ -155,11 +167,12 @@ TrainResult TrainingLoop::run() {
     state.log_history = saved.log_history;
     load_policy_weights(model, dir);
     load_optimizer_state(*optimizer, trainable, dir + "/optimizer.safetensors");
-    set_rng_state(SafetensorsFile(dir + "/rng_state.safetensors").load("cpu"));
+    set_rng_state(SafetensorsFile(dir + "/rng_state.safetensors").load(dist::rng_state_key(pg ? pg->rank() : 0)));
     trainer_.load_state(ctx_, dir);
     log::info("resumed from " + dir + " at step " + std::to_string(state.global_step));
   }
-  MetricsLog metrics_log(args.output_dir + "/metrics.jsonl", state.log_history);
+  std::unique_ptr<MetricsLog> metrics_log;
+  if (is_main) metrics_log = std::make_unique<MetricsLog>(args.output_dir + "/metrics.jsonl", state.log_history);
 
   TrainerControl control;
   CallbackArgs cb{args, state, control, model, trainer_.ref_model(), optimizer.get(), &scheduler, ctx_.tokenizer};
@@ -168,7 +181,11 @@ TrainResult TrainingLoop::run() {
     entry["epoch"] = state.epoch;
     entry["step"] = state.global_step;
     state.log_history.push_back(entry);
-    metrics_log.write(entry);
+    if (!is_main) {  // the same entry on every rank (metrics are gathered); callbacks still see it
+      for_each_callback(callbacks_, [&](Callback& c) { c.on_log(cb, entry); });
+      return;
+    }
+    metrics_log->write(entry);
     log::info(format_log_line(entry));
     for_each_callback(callbacks_, [&](Callback& c) { c.on_log(cb, entry); });
   };
@@ -189,11 +206,19 @@ TrainResult TrainingLoop::run() {
   };
 
   auto save_checkpoint = [&] {
+    dist::check_replicas_identical(pg, model.parameters(), "the policy");
+    const std::vector<std::pair<std::string, at::Tensor>> rng_states = dist::gather_rng_states(pg, rng_state());
+    if (!is_main) {  // rank 0 writes the checkpoint; callbacks still see the event
+      const std::string dir = args.output_dir + "/" + checkpoint_name(state.global_step);
+      for_each_callback(callbacks_, [&](Callback& c) { c.on_save(cb, dir); });
+      return;
+    }
     const std::string dir = write_checkpoint(args.output_dir, state.global_step, [&](const std::string& tmp) {
       save_policy(model, tmp);
       ctx_.tokenizer.save(tmp);
       save_optimizer_state(*optimizer, trainable, tmp + "/optimizer.safetensors");
-      save_safetensors(tmp + "/rng_state.safetensors", {{"cpu", rng_state()}});
+      save_safetensors(tmp + "/rng_state.safetensors", rng_states);
+      dist::write_world_size(tmp, world_size);
       write_text_atomically(tmp + "/trainer_state.json", state.to_json().dump(2) + "\n");
       write_text_atomically(tmp + "/training_args.json", ctx_.trainer_args.json().dump(2) + "\n");
       trainer_.save_state(ctx_, tmp);
@@ -204,6 +229,7 @@ TrainResult TrainingLoop::run() {
   };
 
   for_each_callback(callbacks_, [&](Callback& c) { c.on_train_begin(cb); });
+  if (!is_main) log::set_level(std::max(log::level(), log::Level::warn));  // one rank reports progress
   log::info("training " + std::to_string(max_steps) + " steps (" + std::to_string(steps_per_epoch) +
             " per epoch, " + std::to_string(ga) + " micro-batches each)");
 
@@ -215,6 +241,7 @@ TrainResult TrainingLoop::run() {
   const int64_t first_step = state.global_step;
   double loss_since_log = 0.0, total_loss = 0.0, grad_norm = 0.0;
   int64_t steps_since_log = 0;
+  int stop_signal = 0;  // a SIGINT/SIGTERM that stopped this or another rank
 
   while (state.global_step < max_steps) {
     const int64_t step = state.global_step + 1;  // the step being taken, 1-based
@@ -229,6 +256,8 @@ TrainResult TrainingLoop::run() {
       loss.backward();
       step_loss += value;
     }
+    // Averaged over ranks before clipping (as DDP): every replica then takes the same step.
+    if (pg != nullptr) pg->all_reduce_gradients_mean(parameters);
     grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
     if (!std::isfinite(grad_norm)) throw NonFiniteError(step, "the gradient norm is " + std::to_string(grad_norm));
     optimizer->step();
@@ -238,10 +267,12 @@ TrainResult TrainingLoop::run() {
     state.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
     trainer_.on_optimizer_step(ctx_, step);
     for_each_callback(callbacks_, [&](Callback& c) { c.on_step_end(cb); });
+    const dist::StepAgreement agreed = dist::agree_on_step(pg, step_loss, signals.received(), control.should_training_stop);
+    step_loss = agreed.mean_loss;  // transformers logs the loss gathered over processes
     loss_since_log += step_loss;
     total_loss += step_loss;
     ++steps_since_log;
-    progress.update(step, step_loss);
+    if (is_main) progress.update(step, step_loss);
 
     if (step % args.logging_steps == 0 || (args.logging_first_step && step == 1) || control.should_log) {
       nlohmann::json entry = metrics.means();
@@ -255,7 +286,8 @@ TrainResult TrainingLoop::run() {
     }
     const bool eval_due = args.eval_strategy == "steps" && step % state.eval_steps == 0;
     if ((eval_due || control.should_evaluate) && trainer_.has_eval_data()) evaluate();
-    const bool stopping = signals.received() != 0 || control.should_training_stop;
+    const bool stopping = agreed.stop;
+    if (agreed.signal != 0) stop_signal = agreed.signal;
     if ((args.save_steps > 0 && step % args.save_steps == 0) || control.should_save || stopping) save_checkpoint();
     control.should_log = control.should_evaluate = control.should_save = false;
     if (stopping) break;
@@ -267,7 +299,7 @@ TrainResult TrainingLoop::run() {
   TrainResult result;
   result.global_step = state.global_step;
   result.train_loss = steps_run > 0 ? total_loss / static_cast<double>(steps_run) : 0.0;
-  result.signal = signals.received();
+  result.signal = signals.received() != 0 ? signals.received() : stop_signal;
   log_entry({{"train_loss", result.train_loss},
              {"train_runtime", runtime},
              {"train_steps_per_second", steps_run > 0 && runtime > 0 ? steps_run / runtime : 0.0}});
@@ -276,6 +308,10 @@ TrainResult TrainingLoop::run() {
     log::warn("interrupted by signal " + std::to_string(result.signal) + " after step " +
               std::to_string(state.global_step) + "; resume with resume_from_checkpoint=last");
   } else {
+    dist::check_replicas_identical(pg, model.parameters(), "the policy");
+    if (CausalLM* ref = trainer_.ref_model()) dist::check_replicas_identical(pg, ref->parameters(), "the reference model");
+  }
+  if (result.signal == 0 && is_main) {
     save_policy(model, args.output_dir);
     ctx_.tokenizer.save(args.output_dir);
     log::info("saved the final model to " + args.output_dir);
