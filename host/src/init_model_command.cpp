@@ -1,7 +1,7 @@
-// `trl-host init-model --preset tiny|small|large --out DIR [--seed N] [--tokenizer DIR] [--force]`: the
-// embedded default. Writes a randomly initialised Qwen2 model and its tokenizer in the Hugging Face layout
-// (config.json, model.safetensors, generation_config.json, tokenizer.json, tokenizer_config.json), so no
-// download is needed to try the host.
+// `trl-host init-model --preset tiny|small|large --out DIR [--seed N] [--tokenizer DIR] [--force]
+// [--vocab-size N]`: the embedded default. Writes a randomly initialised Qwen2 model and its tokenizer in
+// the Hugging Face layout (config.json, model.safetensors, generation_config.json, tokenizer.json,
+// tokenizer_config.json), so no download is needed to try the host.
 //
 // Presets (all Qwen2: q/k/v biases, tied embeddings, RoPE theta 10000, 2048 positions, float32):
 //   tiny   hidden 64,  2 layers, 4 heads, 2 KV heads, intermediate 172  (trains in seconds)
@@ -54,11 +54,20 @@ struct InitModelOptions {
   uint64_t seed = 0;
   std::string tokenizer_dir;
   bool force = false;
+  int64_t vocab_size = 0;  ///< 0 = from the tokenizer (rounded up); else this size, >= the tokenizer's
 };
 
-ModelConfig preset_config(const Preset& p, const Tokenizer& tokenizer, bool external_tokenizer) {
+ModelConfig preset_config(const Preset& p, const Tokenizer& tokenizer, bool external_tokenizer,
+                          int64_t vocab_size) {
   int64_t vocab = (tokenizer.vocab_size() + kVocabMultiple - 1) / kVocabMultiple * kVocabMultiple;
   if (external_tokenizer) vocab = std::max(vocab, kBpeVocabFloor);
+  if (vocab_size > 0) {  // benchmarks: the vocab 32000 without a 32000-token tokenizer at hand
+    if (vocab_size < tokenizer.vocab_size())
+      throw ConfigError("--vocab-size", "", "expected at least the tokenizer's " +
+                                                std::to_string(tokenizer.vocab_size()) + " ids, got " +
+                                                std::to_string(vocab_size));
+    vocab = vocab_size;
+  }
   nlohmann::json j = {
       {"architectures", {"Qwen2ForCausalLM"}},
       {"model_type", "qwen2"},
@@ -97,7 +106,7 @@ void run_init_model(const InitModelOptions& o) {
     throw ConfigError("--out", "", o.out + " already holds a model; choose another folder or pass --force");
   const bool external = !o.tokenizer_dir.empty();
   std::unique_ptr<Tokenizer> tokenizer = external ? Tokenizer::load(o.tokenizer_dir) : Tokenizer::byte_level();
-  const ModelConfig config = preset_config(preset->second, *tokenizer, external);
+  const ModelConfig config = preset_config(preset->second, *tokenizer, external, o.vocab_size);
   auto model = CausalLM::from_config(config, o.seed);
   nlohmann::json generation = {{"_from_model_config", true}};
   if (config.bos_token_id) generation["bos_token_id"] = *config.bos_token_id;
@@ -122,6 +131,8 @@ void add_init_model_command(CLI::App& app, const CommonOptions& common, int& exi
   cmd->add_option("--tokenizer", options->tokenizer_dir,
                   "Folder with tokenizer.json and tokenizer_config.json (default: the built-in byte tokenizer)");
   cmd->add_flag("--force", options->force, "Overwrite a model already in --out");
+  cmd->add_option("--vocab-size", options->vocab_size,
+                  "Vocabulary size of the model (default: the tokenizer's, rounded up to a multiple of 64)");
   cmd->callback([&common, &exit_code, options] {
     apply_common_options(common);
     run_init_model(*options);
