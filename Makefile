@@ -8,12 +8,13 @@ CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 endif
 DEMO_MODEL ?= examples/models/tiny
 
-.PHONY: all deps build test test-fast demo bench fuzz install clean
+.PHONY: all deps build test test-fast demo bench fuzz asan-test install clean
 
 all: build
 
+# fuzz: clang for the fuzz smoke test (ctest label `fuzz`) that `make test` runs.
 deps:
-	@scripts/install-deps.sh build
+	@scripts/install-deps.sh build fuzz
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -32,14 +33,23 @@ test-fast: build
 demo: build
 	scripts/demo.sh $(BUILD)
 
+# trl-host vs the PyTorch-eager peer (bench/README.md): builds only trl-host and trl_bench, writes
+# bench/results.json. BENCH_PRESETS, BENCH_STEPS, BENCH_WARMUP, BENCH_THREADS tune it.
 bench:
 	@scripts/install-deps.sh bench
-	$(MAKE) build
+	$(MAKE) $(BUILD)/CMakeCache.txt
 	scripts/bench.sh $(BUILD)
 
+# Each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (ASan + UBSan; docs/reliability.md).
+FUZZ_SECONDS ?= 60
 fuzz:
 	@scripts/install-deps.sh build fuzz
-	scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# The fast suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir (docs/reliability.md).
+asan-test: deps
+	cmake -S . -B build-asan $(CMAKE_FLAGS) -DTRL_SANITIZE=address,undefined -DTRL_BUILD_BENCH=OFF
+	bash -c '. tests/sanitizers/env.sh && cmake --build build-asan -j $(JOBS) && cd build-asan && ctest --output-on-failure -j $(JOBS) -LE "slow|fuzz"'
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
