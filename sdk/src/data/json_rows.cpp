@@ -69,6 +69,14 @@ ParseFailure describe_parse_error(const json::parse_error& e) {
   return out;
 }
 
+// Any other nlohmann error while parsing (out_of_range.406 for a number like 1e999 that overflows a
+// double): the text after the "[json.exception...] " tag.
+std::string describe_json_error(const json::exception& e) {
+  const std::string message = e.what();
+  const size_t bracket = message.find("] ");
+  return "invalid JSON: " + (bracket == std::string::npos ? message : message.substr(bracket + 2));
+}
+
 std::string row_type_error(const json& value) {
   return std::string("expected a JSON object per row, got ") + value.type_name();
 }
@@ -91,6 +99,8 @@ std::vector<JsonRow> read_jsonl(const std::string& path, const std::string& text
     } catch (const json::parse_error& e) {
       const ParseFailure f = describe_parse_error(e);
       throw DataError(path, line_no, "invalid JSON at column " + std::to_string(f.column) + ": " + f.what);
+    } catch (const json::exception& e) {
+      throw DataError(path, line_no, describe_json_error(e));
     }
     if (!value.is_object()) throw DataError(path, line_no, row_type_error(value));
     rows.push_back(JsonRow{std::move(value), line_no});
@@ -190,6 +200,8 @@ std::vector<JsonRow> read_json_document(const std::string& path, const std::stri
     if (f.what.find("expected end of input") != std::string::npos)
       what += " (one object per line is JSON Lines: name the file .jsonl)";
     throw DataError(path, f.line, what);
+  } catch (const json::exception& e) {
+    throw DataError(path, 0, describe_json_error(e));
   }
 
   const JsonScanner scanner(text);
