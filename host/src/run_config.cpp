@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "trl/sdk/error.h"
+#include "trl/sdk/model/lora.h"
 #include "trl/sdk/params.h"
 
 namespace trl::host {
@@ -13,7 +14,7 @@ namespace {
 const std::vector<std::string>& top_level_keys() {
   static const std::vector<std::string> keys = {"trainer",     "model",    "ref_model",    "train_dataset",
                                                 "eval_dataset", "args",    "callbacks",    "reward_funcs",
-                                                "group_filter"};
+                                                "group_filter", "peft"};
   return keys;
 }
 
@@ -98,7 +99,7 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
     throw ConfigError(path, it.key(),
                       "unknown key" + (hint.empty() ? std::string() : " (did you mean \"" + hint + "\"?)") +
                           "; expected one of: trainer, model, ref_model, train_dataset, eval_dataset, args, "
-                          "callbacks, reward_funcs, group_filter");
+                          "callbacks, reward_funcs, group_filter, peft");
   }
   RunConfig run;
   run.path = path;
@@ -113,6 +114,9 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
   run.callbacks = list_of_specs(config, "callbacks", path);
   run.reward_funcs = list_of_specs(config, "reward_funcs", path);
   run.group_filter = config.value("group_filter", nlohmann::json());
+  // LoRA (PEFT's LoraConfig names): checked here so a bad key fails before any model is loaded.
+  run.peft = config.value("peft", nlohmann::json());
+  if (!run.peft.is_null()) lora_config_from_json(run.peft, path + ": peft");
   if (!run.group_filter.is_null() && !run.group_filter.is_object() && !run.group_filter.is_string())
     throw ConfigError(path, "group_filter", "expected {\"name\": ..., \"args\": {...}} or null, got " +
                                                 run.group_filter.dump());

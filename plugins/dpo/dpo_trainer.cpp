@@ -85,25 +85,18 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
     sampler_ = std::make_unique<EpochSampler>(
         sampler_->sharded(ctx.process_group->rank(), ctx.process_group->world_size()));
 
-  // The reference (§1.4): an explicit model, else a frozen copy of the initial policy.
-  if (!loss_config_.reference_free) {
-    if (ctx.run.ref_model) {
-      ref_model_ = CausalLM::from_pretrained(*ctx.run.ref_model, {ctx.device, ctx.dtype});
-      if (ref_model_->config().vocab_size != ctx.model.config().vocab_size)
-        throw ConfigError(ctx.run.path, "ref_model",
-                          "vocabulary size " + std::to_string(ref_model_->config().vocab_size) +
-                              " differs from the policy's " + std::to_string(ctx.model.config().vocab_size));
-    } else {
-      ref_model_ = ctx.model.clone();
-    }
-    ref_model_->set_requires_grad(false);
-  }
+  // The reference (§1.4): an explicit model; with PEFT the policy with its adapters off; else a frozen copy
+  // of the initial policy. TRL refuses TR-DPO with PEFT (NotImplementedError).
+  if (sync_ref_model_ && !ctx.run.peft.is_null())
+    throw ConfigError(ctx.run.path, "args.sync_ref_model",
+                      "TR-DPO (sync_ref_model) is not supported with a peft block, as in TRL; set it to false");
+  if (!loss_config_.reference_free) reference_ = ReferenceModel::from_context(ctx);
   if (precompute_ref_log_probs_) {
     precompute_reference(ctx, train_pairs_);
     precompute_reference(ctx, eval_pairs_);
     // The columns now carry the reference; a model kept only for them would double the memory (TRL frees
     // it too). Callbacks then see no reference model, which BEMA refuses clearly.
-    ref_model_.reset();
+    reference_.reset();
   }
 }
 
@@ -144,10 +137,11 @@ void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<Tokenized
       chunk.push_back(&pairs[i]);
     const PreferenceBatch batch = collate(chunk).to(ctx.device);
     const at::Tensor labels = shifted_labels(batch);
-    const at::Tensor hidden = ref_model_->hidden_states(batch.input_ids, batch.attention_mask);
-    const TokenStats stats = token_stats(*ref_model_, predicting_positions(hidden), labels);
     DpoTokenInputs tokens;
-    tokens.per_token_logps = stats.logps;
+    tokens.per_token_logps = reference_->run([&](const CausalLM& ref) {
+      const at::Tensor hidden = ref.hidden_states(batch.input_ids, batch.attention_mask);
+      return token_stats(ref, predicting_positions(hidden), labels).logps;
+    });
     tokens.label_mask = labels.ne(kIgnoreIndex);
     const at::Tensor logps = sequence_logps(tokens.per_token_logps, tokens.label_mask, loss_config_.ld_alpha)
                                  .to(at::kDouble)
@@ -188,10 +182,11 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
   tokens.log_sum_p2 = stats.log_sum_p2;
   const bool precomputed = batch.ref_chosen_logps.defined();
   if (needs.reference && !precomputed) {
-    TRL_INTERNAL_ASSERT(ref_model_ != nullptr, "dpo needs a reference model but has none");
-    at::NoGradGuard no_grad;
-    const at::Tensor ref_hidden = ref_model_->hidden_states(batch.input_ids, batch.attention_mask);
-    tokens.ref_per_token_logps = token_stats(*ref_model_, predicting_positions(ref_hidden), labels).logps;
+    TRL_INTERNAL_ASSERT(reference_ != nullptr, "dpo needs a reference model but has none");
+    tokens.ref_per_token_logps = reference_->run([&](const CausalLM& ref) {
+      const at::Tensor ref_hidden = ref.hidden_states(batch.input_ids, batch.attention_mask);
+      return token_stats(ref, predicting_positions(ref_hidden), labels).logps;
+    });
   }
   DpoLossInputs inputs = dpo_loss_inputs(tokens, loss_config_);
   if (needs.reference && precomputed) {
@@ -246,7 +241,7 @@ void DpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
   // TR-DPO soft update (§1.6): θ_ref ← (1−α)·θ_ref + α·θ_policy, parameters zipped in order.
   at::NoGradGuard no_grad;
   const auto& policy = ctx.model.named_parameters();
-  const auto& ref = ref_model_->named_parameters();
+  const auto& ref = reference_->separate_model()->named_parameters();
   TRL_INTERNAL_ASSERT(policy.size() == ref.size(), "policy and reference have different parameter lists");
   for (size_t i = 0; i < ref.size(); ++i)
     ref[i].second.mul_(1.0 - ref_model_mixup_alpha_).add_(policy[i].second.detach(), ref_model_mixup_alpha_);
@@ -272,13 +267,13 @@ void DpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
   metrics.set("num_tokens", num_tokens_);  // TRL reports the training total in eval too (§6.A A10)
 }
 
-CausalLM* DpoTrainer::ref_model() { return ref_model_.get(); }
+CausalLM* DpoTrainer::ref_model() { return reference_ != nullptr ? reference_->separate_model() : nullptr; }
 
 void DpoTrainer::save_state(TrainerContext& ctx, const std::string& checkpoint_dir) const {
   std::ofstream(checkpoint_dir + "/dpo_state.json") << nlohmann::json{{"num_tokens", num_tokens_}}.dump() << "\n";
   // A reference that moved (TR-DPO) must come back as it was for an exact resume.
-  if (sync_ref_model_ && ref_model_ != nullptr) {
-    ref_model_->save_pretrained(checkpoint_dir + "/ref_model");
+  if (sync_ref_model_ && reference_ != nullptr && reference_->separate_model() != nullptr) {
+    reference_->separate_model()->save_pretrained(checkpoint_dir + "/ref_model");
     ctx.tokenizer.save(checkpoint_dir + "/ref_model");
   }
 }
@@ -292,10 +287,10 @@ void DpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_d
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(state_file, e.what());
   }
-  if (sync_ref_model_ && ref_model_ != nullptr) {
+  if (sync_ref_model_ && reference_ != nullptr && reference_->separate_model() != nullptr) {
     const std::string ref_dir = checkpoint_dir + "/ref_model";
     if (!fs::is_directory(ref_dir)) throw CheckpointError(checkpoint_dir, "missing ref_model/ (sync_ref_model)");
-    ref_model_->copy_weights_from(*CausalLM::from_pretrained(ref_dir, {ctx.device, ctx.dtype}));
+    reference_->separate_model()->copy_weights_from(*CausalLM::from_pretrained(ref_dir, {ctx.device, ctx.dtype}));
   }
 }
 

@@ -1,7 +1,8 @@
 // plugins/dpo/dpo_trainer.h: the `dpo` trainer component, TRL's DPOTrainer (HEAD) on the SDK's loop.
 //
-// prepare() tokenizes the preference data (spec §1.3), builds the reference model (an explicit
-// ref_model dir, else a frozen copy of the initial policy; none with reference_free) and optionally
+// prepare() tokenizes the preference data (spec §1.3), takes the SDK's reference model (an explicit
+// ref_model dir; with a peft block the policy with its adapters off; else a frozen copy of the initial
+// policy; none with reference_free) and optionally
 // precomputes reference log-probs. compute_loss() runs chosen and rejected in one forward of 2B rows,
 // takes per-token statistics only at completion positions (token_stats: never a (2B, T, V)
 // log-softmax), and hands them to the loss library (dpo_loss.h). TR-DPO syncs the reference after
@@ -16,6 +17,7 @@
 #include "trl/sdk/data/preference.h"
 #include "trl/sdk/data/sampler.h"
 #include "trl/sdk/plugin.h"
+#include "trl/sdk/train/reference_model.h"
 
 namespace trl::dist {
 class ProcessGroup;
@@ -65,7 +67,7 @@ class DpoTrainer : public Trainer {
   std::vector<TokenizedPair> train_pairs_;
   std::vector<TokenizedPair> eval_pairs_;
   std::unique_ptr<EpochSampler> sampler_;
-  std::unique_ptr<CausalLM> ref_model_;
+  std::unique_ptr<ReferenceModel> reference_;  ///< null with reference_free or after precompute
   double num_tokens_ = 0.0;  ///< running attention-mask total over training (prompts counted twice), TRL's num_tokens
 };
 
