@@ -7,6 +7,9 @@
 namespace CLI {
 class App;
 }
+namespace trl {
+struct RunConfig;
+}
 
 namespace trl::host {
 
@@ -33,6 +36,13 @@ void add_plugins_command(CLI::App& app, const CommonOptions& common, int& exit_c
 void add_train_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 void add_generate_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 void add_init_model_command(CLI::App& app, const CommonOptions& common, int& exit_code);
+void add_plot_command(CLI::App& app, const CommonOptions& common, int& exit_code);
+/// `trl-host dpo|gfpo ...`: TRL-style flags mapped to a run config (trl_flags_command.cpp).
+void add_trl_flags_commands(CLI::App& app, const CommonOptions& common, int& exit_code);
+
+/// Runs a checked run config as `train` does (plugins, model, loop); apply_common_options() must have
+/// run. Returns the exit code (128 + signal when a stop signal ended the run).
+int run_training(const CommonOptions& common, const RunConfig& run);
 /// `trl-host launch --nproc-per-node N ... train CONFIG`: starts this node's data-parallel ranks (launch_command.cpp).
 void add_launch_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 

@@ -1,4 +1,9 @@
-// `trl-host env`: versions, BLAS in use, threads and the plugin search path, for bug reports.
+// `trl-host env`: what to paste into a bug report. Versions (host, commit, SDK ABI, LibTorch, compiler),
+// the BLAS really in use and its threads, the thread default, CPU and OS, and every plugin discovery
+// finds with its version, stability tag and status. No plugin code runs (descriptors are read from files).
+#include <dlfcn.h>
+#include <sys/utsname.h>
+
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -13,7 +18,13 @@
 
 #include "cli.h"
 #include "host_setup.h"
+#include "plugin_discovery.h"
+#include "plugin_summary.h"
 #include "trl/sdk/version.h"
+
+#ifndef TRL_GIT_COMMIT
+#define TRL_GIT_COMMIT "unknown"
+#endif
 
 namespace trl::host {
 namespace {
@@ -35,9 +46,71 @@ std::set<std::string> loaded_blas_libraries() {
   return found;
 }
 
+// OpenBLAS describes itself (version, target core, threading); looked up at run time, since the BLAS
+// behind libblas.so.3 is whatever Debian's alternatives chose. Null when the BLAS is not OpenBLAS.
+nlohmann::json openblas_info() {
+  using GetConfig = char* (*)();
+  using GetThreads = int (*)();
+  auto get_config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  auto get_threads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  auto get_core = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (get_config == nullptr) return nullptr;
+  nlohmann::json j;
+  j["config"] = get_config();
+  j["core"] = get_core != nullptr ? nlohmann::json(get_core()) : nlohmann::json();
+  j["threads"] = get_threads != nullptr ? nlohmann::json(get_threads()) : nlohmann::json();
+  return j;
+}
+
+// "BLAS_INFO=open" from LibTorch's build configuration: the BLAS it was built against.
+std::string torch_build_blas() {
+  const std::string config = at::show_config();
+  const size_t at = config.find("BLAS_INFO=");
+  if (at == std::string::npos) return "unknown";
+  const size_t end = config.find_first_of(", \n", at);
+  return config.substr(at + 10, end == std::string::npos ? std::string::npos : end - at - 10);
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string os_name() {
+  std::ifstream release("/etc/os-release");
+  std::string line, pretty = "unknown OS";
+  while (std::getline(release, line)) {
+    if (line.rfind("PRETTY_NAME=", 0) != 0) continue;
+    pretty = line.substr(12);
+    if (pretty.size() >= 2 && pretty.front() == '"' && pretty.back() == '"') pretty = pretty.substr(1, pretty.size() - 2);
+  }
+  struct utsname u {};
+  if (uname(&u) == 0) pretty += std::string(", ") + u.sysname + " " + u.release + " " + u.machine;
+  return pretty;
+}
+
+nlohmann::json plugins_json(const CommonOptions& common) {
+  nlohmann::json list = nlohmann::json::array();
+  const Discovery discovery = discover_plugins(common);
+  for (const PluginCandidate& c : discovery.plugins) {
+    nlohmann::json entry = candidate_json(c);
+    entry["status_text"] = c.status_text();
+    list.push_back(entry);
+  }
+  return list;
+}
+
 nlohmann::json environment(const CommonOptions& common) {
   nlohmann::json j;
   j["trl_host_version"] = TRL_HOST_VERSION;
+  j["git_commit"] = TRL_GIT_COMMIT;
   j["sdk_abi"] = std::to_string(TRL_SDK_ABI_MAJOR) + "." + std::to_string(TRL_SDK_ABI_MINOR) + "." +
                  std::to_string(TRL_SDK_ABI_PATCH);
   j["libtorch"] = TORCH_VERSION;
@@ -48,36 +121,73 @@ nlohmann::json environment(const CommonOptions& common) {
   j["compiler"] = "gcc " __VERSION__;
 #endif
   j["blas_libraries"] = loaded_blas_libraries();
+  j["libtorch_build_blas"] = torch_build_blas();
+  j["openblas"] = openblas_info();
   j["intra_op_threads"] = at::get_num_threads();
+  j["default_threads"] = default_threads();
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  j["omp_num_threads_env"] = omp != nullptr ? nlohmann::json(omp) : nlohmann::json();
+  j["cpu_model"] = cpu_model();
+  j["physical_cores"] = physical_cores();
   j["hardware_threads"] = std::thread::hardware_concurrency();
+  j["os"] = os_name();
   j["plugin_search_path"] = describe_search_path(common);
+  j["plugins"] = plugins_json(common);
   return j;
+}
+
+std::string text_or(const nlohmann::json& value, const std::string& fallback) {
+  return value.is_string() ? value.get<std::string>() : value.is_null() ? fallback : value.dump();
+}
+
+void print_text(const nlohmann::json& j) {
+  std::cout << "trl-host " << j["trl_host_version"].get<std::string>() << " (commit "
+            << j["git_commit"].get<std::string>() << ")\n"
+            << "SDK ABI:          " << j["sdk_abi"].get<std::string>() << "\n"
+            << "LibTorch:         " << j["libtorch"].get<std::string>() << " (built with BLAS "
+            << j["libtorch_build_blas"].get<std::string>() << ")\n"
+            << "C++ ABI:          cxx11=" << j["cxx11_abi"] << ", " << j["compiler"].get<std::string>() << "\n"
+            << "BLAS in use:      ";
+  if (j["blas_libraries"].empty()) std::cout << "(none mapped)";
+  for (const auto& lib : j["blas_libraries"]) std::cout << lib.get<std::string>() << " ";
+  std::cout << "\n";
+  if (j["openblas"].is_null()) {
+    std::cout << "OpenBLAS:         not in use (a reference BLAS is much slower: install libopenblas0-pthread)\n";
+  } else {
+    std::cout << "OpenBLAS:         " << text_or(j["openblas"]["config"], "?") << "; core "
+              << text_or(j["openblas"]["core"], "?") << "; " << text_or(j["openblas"]["threads"], "?")
+              << " threads\n";
+  }
+  std::cout << "Threads:          " << j["intra_op_threads"] << " intra-op now, default " << j["default_threads"]
+            << " (OMP_NUM_THREADS=" << text_or(j["omp_num_threads_env"], "unset") << ")\n"
+            << "CPU:              " << j["cpu_model"].get<std::string>() << ", " << j["physical_cores"]
+            << " physical cores, " << j["hardware_threads"] << " hardware threads\n"
+            << "OS:               " << j["os"].get<std::string>() << "\n"
+            << "Plugin search path:\n";
+  for (const auto& entry : j["plugin_search_path"]) std::cout << "  " << entry.get<std::string>() << "\n";
+  std::cout << "Plugins:\n";
+  if (j["plugins"].empty()) std::cout << "  (none found)\n";
+  for (const auto& p : j["plugins"]) {
+    std::cout << "  " << text_or(p["name"], "?") << " " << text_or(p["version"], "?") << " ["
+              << text_or(p["stability"], "?") << "] " << p["status_text"].get<std::string>() << "  "
+              << p["path"].get<std::string>() << "\n";
+  }
 }
 
 }  // namespace
 
 void add_env_command(CLI::App& app, const CommonOptions& common, int& exit_code) {
-  auto* cmd = app.add_subcommand("env", "Print versions, BLAS library, threads and plugin search path");
+  auto* cmd = app.add_subcommand(
+      "env", "Print what a bug report needs: versions, commit, BLAS, threads, CPU, OS, plugins with tags");
   auto json_flag = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json_flag, "Print one JSON object on stdout");
   cmd->callback([&common, &exit_code, json_flag] {
     apply_common_options(common);
-    nlohmann::json j = environment(common);
+    const nlohmann::json j = environment(common);
     if (*json_flag) {
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << "trl-host " << j["trl_host_version"].get<std::string>() << "\n"
-                << "SDK ABI:          " << j["sdk_abi"].get<std::string>() << "\n"
-                << "LibTorch:         " << j["libtorch"].get<std::string>() << "\n"
-                << "C++ ABI:          cxx11=" << j["cxx11_abi"] << ", " << j["compiler"].get<std::string>() << "\n"
-                << "BLAS in use:      ";
-      if (j["blas_libraries"].empty()) std::cout << "(none mapped yet)";
-      for (const auto& lib : j["blas_libraries"]) std::cout << lib.get<std::string>() << " ";
-      std::cout << "\n"
-                << "Intra-op threads: " << j["intra_op_threads"] << " (hardware threads: " << j["hardware_threads"]
-                << ")\n"
-                << "Plugin search path:\n";
-      for (const auto& entry : j["plugin_search_path"]) std::cout << "  " << entry.get<std::string>() << "\n";
+      print_text(j);
     }
     exit_code = kExitOk;
   });

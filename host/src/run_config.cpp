@@ -7,6 +7,7 @@
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/lora.h"
 #include "trl/sdk/params.h"
+#include "yaml_document.h"
 
 namespace trl::host {
 namespace {
@@ -30,6 +31,17 @@ std::string line_column(const std::string& text, size_t offset) {
     }
   }
   return std::to_string(line) + ":" + std::to_string(column);
+}
+
+// By extension first (TRL's own configs are .yaml), then by content: JSON objects start with '{'.
+bool is_yaml(const std::string& path, const std::string& text) {
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".yaml") || ends_with(".yml")) return true;
+  if (ends_with(".json")) return false;
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  return first == std::string::npos || text[first] != '{';
 }
 
 nlohmann::json parse_value(const std::string& text) {
@@ -123,19 +135,23 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
   return run;
 }
 
-RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+nlohmann::json read_config_document(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, "", "cannot be read");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
-  nlohmann::json config;
+  if (is_yaml(path, text)) return parse_yaml(text, path);
   try {
-    config = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(path + ":" + line_column(text, e.byte > 0 ? e.byte - 1 : 0), "",
                       std::string("invalid JSON: ") + e.what());
   }
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  nlohmann::json config = read_config_document(path);
   for (const std::string& entry : overrides) apply_override(config, entry);
   return parse_run_config(config, path);
 }

@@ -1,4 +1,4 @@
-// The run config of `trl-host train`: read from JSON, --set overrides applied, top-level keys checked.
+// The run config of `trl-host train`: read from JSON or YAML, --set overrides applied, top-level keys checked.
 #pragma once
 
 #include <string>
@@ -8,7 +8,12 @@
 
 namespace trl::host {
 
-/// Reads and checks CONFIG.json. Each `overrides` entry is "key=value": a dotted path from the root
+/// Reads a config file into JSON: YAML when its name ends in .yaml or .yml, JSON when it ends in .json,
+/// otherwise JSON if its first non-blank character is '{' and YAML if not. ConfigError names the file
+/// and, for a syntax error, "line:column".
+nlohmann::json read_config_document(const std::string& path);
+
+/// Reads and checks CONFIG (JSON or YAML, see read_config_document). Each `overrides` entry is "key=value": a dotted path from the root
 /// ("args.beta=0.2", "model=dir"); a bare key that is not a top-level key goes into "args"
 /// ("max_steps=5"). The value is parsed as JSON when it is valid JSON, else taken as a string.
 /// Errors are ConfigError naming the file (with line:column for bad JSON) or "--set" and the key.

@@ -1,4 +1,4 @@
-// `trl-host train CONFIG.json [--set key=value ...]`: builds the trainer and callbacks the run config
+// `trl-host train CONFIG.json|.yaml [--set key=value ...]`: builds the trainer and callbacks the run config
 // names (from plugins), loads the policy and tokenizer, and runs the SDK's training loop.
 #include <csignal>
 #include <iostream>
@@ -31,6 +31,7 @@ struct TrainOptions {
   std::string config;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool print_config = false;
 };
 
 int run_train(const CommonOptions& common, const TrainOptions& options) {
@@ -38,7 +39,16 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
   std::vector<std::string> overrides = options.overrides;
   if (options.resume) overrides.push_back("args.resume_from_checkpoint=last");
   const RunConfig run = load_run_config(options.config, overrides);
+  if (options.print_config) {
+    std::cout << run.raw.dump(2) << "\n";
+    return kExitOk;
+  }
+  return run_training(common, run);
+}
 
+}  // namespace
+
+int run_training(const CommonOptions& common, const RunConfig& run) {
   ComponentCatalog catalog(common);
   BuiltTrainer built = catalog.make_trainer(run.trainer, run.raw.value("args", nlohmann::json::object()), run.path);
   const TrainingArguments args = TrainingArguments::from_args(built.args);
@@ -71,17 +81,18 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
   return kExitOk;
 }
 
-}  // namespace
-
 void add_train_command(CLI::App& app, const CommonOptions& common, int& exit_code) {
   auto options = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand("train", "Train with the trainer plugin a run config names");
-  cmd->add_option("config", options->config, "Run config (JSON): trainer, model, train_dataset, args, callbacks, ...")
+  cmd->add_option("config", options->config,
+                  "Run config (JSON or YAML): trainer, model, train_dataset, args, callbacks, ...")
       ->required();
   cmd->add_option("--set", options->overrides,
                   "Override a config value: key=value (dotted path from the root, e.g. args.max_steps=10; a bare "
                   "key goes into args). Repeatable");
   cmd->add_flag("--resume", options->resume, "Resume from the newest checkpoint in output_dir");
+  cmd->add_flag("--print-config", options->print_config,
+                "Print the run config after --set overrides (JSON) and exit without training");
   cmd->callback([&common, &exit_code, options] { exit_code = run_train(common, *options); });
 }
 

@@ -19,6 +19,7 @@
 #include "train/policy_weights.h"
 #include "train/progress_line.h"
 #include "train/stop_signals.h"
+#include "train/tensorboard_writer.h"
 #include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
@@ -173,6 +174,9 @@ TrainResult TrainingLoop::run() {
   }
   std::unique_ptr<MetricsLog> metrics_log;
   if (is_main) metrics_log = std::make_unique<MetricsLog>(args.output_dir + "/metrics.jsonl", state.log_history);
+  // The same entries as TensorBoard scalars; a resumed run starts a new event file with its new entries.
+  std::unique_ptr<TensorBoardWriter> tensorboard;
+  if (is_main) tensorboard = std::make_unique<TensorBoardWriter>(args.output_dir + "/runs");
 
   TrainerControl control;
   CallbackArgs cb{args, state, control, model, trainer_.ref_model(), optimizer.get(), &scheduler, ctx_.tokenizer};
@@ -186,6 +190,7 @@ TrainResult TrainingLoop::run() {
       return;
     }
     metrics_log->write(entry);
+    tensorboard->write(state.global_step, entry);
     log::info(format_log_line(entry));
     for_each_callback(callbacks_, [&](Callback& c) { c.on_log(cb, entry); });
   };

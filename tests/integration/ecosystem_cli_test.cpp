@@ -1,0 +1,214 @@
+// The ecosystem around a run, black box through trl-host: a DPO run started with TRL-style flags writes
+// TensorBoard events equal to metrics.jsonl (checked by an independent reader), `plot` draws its curves,
+// the flags / JSON / YAML forms of a config resolve to the same run config, and `env` reports every field.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "host_process.h"
+
+namespace {
+namespace fs = std::filesystem;
+using host_process::Result;
+
+const std::string kTrainData = std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_train.jsonl";
+
+// A python3 helper's exit status and stdout.
+std::pair<int, std::string> python(const std::string& script, const std::vector<std::string>& args,
+                                   const std::string& out_file) {
+  std::string cmd = "python3 '" + std::string(TRL_TEST_DATA_DIR) + "/" + script + "'";
+  for (const std::string& a : args) cmd += " '" + a + "'";
+  cmd += " > '" + out_file + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, host_process::slurp(out_file)};
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// One tiny model and one 4-step DPO run (started as `trl-host dpo --flags`) shared by the suite.
+class Ecosystem : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<host_process::TempDir>("ecosystem");
+    const Result init = host({"init-model", "--preset", "tiny", "--out", path("model"), "--seed", "1"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    train_ = std::make_unique<Result>(host({"dpo", "--model_name_or_path", path("model"), "--dataset_name",
+                                            kTrainData, "--output_dir", path("run"), "--max_steps", "4",
+                                            "--per_device_train_batch_size", "4", "--learning_rate", "1e-3",
+                                            "--logging_steps", "1", "--save_steps", "0", "--num_threads", "1",
+                                            "--max_length", "64"}));
+  }
+  static void TearDownTestSuite() {
+    train_.reset();
+    dir_.reset();
+  }
+  static Result host(const std::vector<std::string>& args) { return host_process::run(dir_->path(), args); }
+  static std::string path(const std::string& name) { return dir_->path(name); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+
+  static std::unique_ptr<host_process::TempDir> dir_;
+  static std::unique_ptr<Result> train_;
+};
+std::unique_ptr<host_process::TempDir> Ecosystem::dir_;
+std::unique_ptr<Result> Ecosystem::train_;
+
+TEST_F(Ecosystem, FlagsRunTrainsAndTensorBoardEqualsMetricsJsonl) {
+  ASSERT_EQ(train_->exit_code, 0) << train_->err;
+  ASSERT_EQ(read_jsonl(path("run/metrics.jsonl")).size(), 5u);  // four steps and the summary
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(path("run/runs")))
+    files += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  EXPECT_EQ(files, 1);
+  // Framing, both CRCs and the protobuf checked; every scalar equal (as float32) to metrics.jsonl.
+  const auto [status, out] =
+      python("tensorboard/read_events.py", {path("run/runs"), path("run/metrics.jsonl")}, path("events.txt"));
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("ok: 5 events"), std::string::npos) << out;
+}
+
+TEST_F(Ecosystem, PlotDrawsDefaultPanelsWithEveryLoggedStep) {
+  ASSERT_EQ(train_->exit_code, 0) << train_->err;
+  const Result r = host({"plot", path("run"), "--out", path("curves.svg")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, path("curves.svg") + "\n");
+  const auto [status, out] = python("plot/svg_summary.py", {path("curves.svg")}, path("svg.json"));
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json svg = nlohmann::json::parse(out);
+  EXPECT_EQ(svg["title"], "run: training curves");
+  ASSERT_EQ(svg["panels"].size(), 3u) << out;  // DPO's defaults: loss, rewards/accuracies, rewards/margins
+  EXPECT_EQ(svg["panels"][0]["metric"], "loss");
+  for (const auto& panel : svg["panels"]) {
+    EXPECT_EQ(panel["points"], 4) << panel;  // one per logged step
+    EXPECT_EQ(panel["axes"], 2) << panel;
+    EXPECT_EQ(panel["axis_labels"], nlohmann::json({"step", panel["metric"]})) << panel;
+    EXPECT_GE(panel["tick_labels"].get<int>(), 4) << panel;
+  }
+}
+
+TEST_F(Ecosystem, PlotChosenMetrics) {
+  ASSERT_EQ(train_->exit_code, 0) << train_->err;
+  const Result r = host({"plot", path("run"), "--metrics", "grad_norm,learning_rate,train_loss"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto [status, out] = python("plot/svg_summary.py", {path("run/plot.svg")}, path("svg2.json"));
+  ASSERT_EQ(status, 0) << out;
+  const nlohmann::json svg = nlohmann::json::parse(out);
+  ASSERT_EQ(svg["panels"].size(), 3u);
+  EXPECT_EQ(svg["panels"][1]["points"], 4);
+  EXPECT_EQ(svg["panels"][2]["points"], 1);  // train_loss is logged once, at the end
+}
+
+TEST_F(Ecosystem, PlotErrorsExit2) {
+  ASSERT_EQ(train_->exit_code, 0) << train_->err;
+  const Result unknown = host({"plot", path("run"), "--metrics", "loss,rewards/acuracies"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no metric 'rewards/acuracies'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("did you mean 'rewards/accuracies'?"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("available: "), std::string::npos) << unknown.err;
+  const Result missing = host({"plot", path("model")});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no metrics.jsonl"), std::string::npos) << missing.err;
+}
+
+TEST_F(Ecosystem, FlagsJsonAndYamlResolveToTheSameRunConfig) {
+  const Result flags = host({"dpo", "--model_name_or_path", "models/tiny", "--dataset_name", kTrainData,
+                             "--output_dir", "out", "--beta", "0.2", "--loss_type", "sigmoid", "--max_steps", "7",
+                             "--learning_rate", "5e-4", "--callbacks", "bema", "--print-config"});
+  ASSERT_EQ(flags.exit_code, 0) << flags.err;
+  const std::string json = write("run.json", nlohmann::json({{"trainer", "dpo"},
+                                                             {"model", "models/tiny"},
+                                                             {"train_dataset", kTrainData},
+                                                             {"callbacks", {{{"name", "bema"}}}},
+                                                             {"args",
+                                                              {{"output_dir", "out"},
+                                                               {"beta", 0.2},
+                                                               {"loss_type", {"sigmoid"}},
+                                                               {"max_steps", 7},
+                                                               {"learning_rate", 5e-4}}}})
+                                                 .dump(2));
+  const Result from_json = host({"train", json, "--print-config"});
+  ASSERT_EQ(from_json.exit_code, 0) << from_json.err;
+  EXPECT_EQ(nlohmann::json::parse(flags.out), nlohmann::json::parse(from_json.out));
+  const std::string yaml = write("run.yaml", "trainer: dpo\nmodel: models/tiny\ntrain_dataset: " + kTrainData +
+                                                 "\ncallbacks:\n  - name: bema\nargs:\n  output_dir: out\n"
+                                                 "  beta: 0.2\n  loss_type: [sigmoid]\n  max_steps: 7\n"
+                                                 "  learning_rate: 5e-4\n");
+  const Result from_yaml = host({"train", yaml, "--print-config"});
+  ASSERT_EQ(from_yaml.exit_code, 0) << from_yaml.err;
+  EXPECT_EQ(nlohmann::json::parse(from_yaml.out), nlohmann::json::parse(from_json.out));
+  // A flat TRL-style YAML through --config, a flag overriding one of its values.
+  const std::string flat = write("trl.yaml", "model_name_or_path: models/tiny\ndataset_name: " + kTrainData +
+                                                 "\noutput_dir: out\nbeta: 0.9\nloss_type: sigmoid\nmax_steps: 7\n"
+                                                 "learning_rate: 5.0e-4\ncallbacks: [bema]\n");
+  const Result from_flat = host({"dpo", "--config", flat, "--beta", "0.2", "--print-config"});
+  ASSERT_EQ(from_flat.exit_code, 0) << from_flat.err;
+  EXPECT_EQ(nlohmann::json::parse(from_flat.out), nlohmann::json::parse(from_json.out));
+}
+
+TEST_F(Ecosystem, FlagErrorsExit2) {
+  const Result unknown = host({"dpo", "--model_name_or_path", "m", "--dataset_name", "d", "--bta", "0.1"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("--bta: unknown flag (did you mean 'beta'?)"), std::string::npos) << unknown.err;
+  const std::string bad = write("bad.yaml", "model_name_or_path: m\nbeta: [0.1\nmax_steps: 3\n");
+  const Result yaml = host({"dpo", "--config", bad});
+  EXPECT_EQ(yaml.exit_code, 2);
+  EXPECT_NE(yaml.err.find(bad + ":"), std::string::npos) << yaml.err;
+  EXPECT_NE(yaml.err.find("invalid YAML"), std::string::npos) << yaml.err;
+  const Result train_yaml = host({"train", bad});
+  EXPECT_EQ(train_yaml.exit_code, 2);
+  EXPECT_NE(train_yaml.err.find("invalid YAML"), std::string::npos) << train_yaml.err;
+}
+
+TEST_F(Ecosystem, GfpoFlagsBuildRewardsAndGroupFilter) {
+  const Result r = host({"gfpo", "--model_name_or_path", "m", "--dataset_name", "d.jsonl", "--reward_funcs", "format",
+                         "--group_filter", "length", "--num_generations", "4", "--num_remains_in_group", "2",
+                         "--print-config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json config = nlohmann::json::parse(r.out);
+  EXPECT_EQ(config["trainer"], "gfpo");
+  EXPECT_EQ(config["reward_funcs"], nlohmann::json::parse(R"([{"name": "format"}])"));
+  EXPECT_EQ(config["group_filter"], nlohmann::json::parse(R"({"name": "length"})"));
+  EXPECT_EQ(config["args"]["num_generations"], 4);
+}
+
+TEST_F(Ecosystem, EnvReportsEveryField) {
+  const Result r = host({"env", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json env = nlohmann::json::parse(r.out);
+  for (const char* key : {"trl_host_version", "git_commit", "sdk_abi", "libtorch", "compiler", "cxx11_abi",
+                          "blas_libraries", "libtorch_build_blas", "openblas", "intra_op_threads", "default_threads",
+                          "cpu_model", "physical_cores", "hardware_threads", "os", "plugin_search_path", "plugins"})
+    EXPECT_TRUE(env.contains(key)) << key << " missing: " << r.out;
+  EXPECT_EQ(env["libtorch"].get<std::string>().rfind("1.13", 0), 0u);
+  EXPECT_GE(env["physical_cores"].get<int>(), 1);
+  std::map<std::string, std::string> stability;
+  for (const auto& p : env["plugins"]) {
+    EXPECT_EQ(p["status"], "ok") << p;
+    EXPECT_FALSE(p["version"].get<std::string>().empty()) << p;
+    stability[p["name"].get<std::string>()] = p["stability"].get<std::string>();
+  }
+  EXPECT_EQ(stability["dpo"], "stable");
+  EXPECT_EQ(stability["gfpo"], "experimental");
+  const Result text = host({"env"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  for (const char* line : {"SDK ABI:", "LibTorch:", "BLAS in use:", "OpenBLAS:", "Threads:", "CPU:", "OS:",
+                           "Plugins:", "dpo ", "[stable]", "[experimental]"})
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << " missing:\n" << text.out;
+}
+
+}  // namespace
