@@ -147,6 +147,9 @@ nlohmann::json read_config_document(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw ConfigError(path + ":" + line_column(text, e.byte > 0 ? e.byte - 1 : 0), "",
                       std::string("invalid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. out_of_range.406 for a number past double's range (1e999): still the config's fault.
+    throw ConfigError(path, "", std::string("invalid JSON: ") + e.what());
   }
 }
 
