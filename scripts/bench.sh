@@ -2,7 +2,8 @@
 # `make bench`: trl-host against the PyTorch-eager peer (bench/README.md). Usage: bench.sh [BUILD_DIR]
 # Environment: BENCH_PRESETS (default "tiny small large"), BENCH_THREADS (default: physical cores),
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps, default 5 / 2), BENCH_WORKLOADS (default
-# "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch).
+# "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch), BENCH_BUILD=0 (use the
+# binaries already in BUILD_DIR).
 # Writes bench/results.json and prints the table; exits non-zero if the two sides disagree.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ threads="${BENCH_THREADS:-${cores:-$(nproc)}}"
 # The same thread count for both sides, whatever pool a library picks (OpenMP, MKL, OpenBLAS).
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
-cmake --build "$build" --target trl-host trl_bench -j "$(nproc)"
+[ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench -j "$(nproc)"
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
 work="$build/bench"
