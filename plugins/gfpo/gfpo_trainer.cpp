@@ -138,16 +138,9 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
 
   // The reference model only when the KL term is on (spec §3.1 "beta").
   if (config_.beta != 0.0) {
-    if (run.ref_model) {
-      ref_model_ = CausalLM::from_pretrained(*run.ref_model, {ctx.device, ctx.dtype});
-      if (ref_model_->config().vocab_size != ctx.model.config().vocab_size)
-        throw ConfigError(run.path, "ref_model",
-                          "vocabulary size " + std::to_string(ref_model_->config().vocab_size) +
-                              " differs from the policy's " + std::to_string(ctx.model.config().vocab_size));
-    } else {
-      ref_model_ = ctx.model.clone();
-    }
-    ref_model_->set_requires_grad(false);
+    // The SDK's reference: ref_model, or with a peft block the policy with its adapters off (TRL), else a
+    // frozen copy of the initial policy.
+    reference_ = ReferenceModel::from_context(ctx);
   } else if (run.ref_model) {
     log::warn(run.path + ": ref_model is not loaded: beta is 0, so the loss has no KL term");
   }
@@ -239,7 +232,9 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
     MicroBatch batch = collate_rows(prompts, completions, masked, adv, sampling_.pad_token_id, ctx.device);
     if (batch.rows() > 0) {
       if (needs_old_logps_) batch.old_logps = completion_logps_no_grad(ctx.model, batch, config_.temperature);
-      if (ref_model_) batch.ref_logps = completion_logps_no_grad(*ref_model_, batch, config_.temperature);
+      if (reference_)
+        batch.ref_logps = reference_->run(
+            [&](const CausalLM& ref) { return completion_logps_no_grad(ref, batch, config_.temperature); });
     } else {
       log::warn("gfpo: micro-batch " + std::to_string(part) + " of generation " + std::to_string(generation) +
                 " is empty (" + std::to_string(K) + " kept rows over " +
@@ -340,7 +335,9 @@ void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
     }
     MicroBatch batch = collate_rows(prompts, rollout.completion_ids, masked, to_doubles(scored.advantages.advantages),
                                     sampling_.pad_token_id, ctx.device);
-    if (ref_model_) batch.ref_logps = completion_logps_no_grad(*ref_model_, batch, config_.temperature);
+    if (reference_)
+      batch.ref_logps = reference_->run(
+          [&](const CausalLM& ref) { return completion_logps_no_grad(ref, batch, config_.temperature); });
     const GrpoLossOutput out = micro_batch_loss(ctx.model, batch, loss_settings(raw_tokens, 1));
 
     loss_sum += out.loss.item<double>() * static_cast<double>(rows.size());
@@ -354,7 +351,7 @@ void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
   metrics.set("num_tokens", num_tokens_);  // TRL reports the training total in eval too
 }
 
-CausalLM* GfpoTrainer::ref_model() { return ref_model_.get(); }
+CausalLM* GfpoTrainer::ref_model() { return reference_ != nullptr ? reference_->separate_model() : nullptr; }
 
 // ---- checkpoints ---------------------------------------------------------------------------------------
 

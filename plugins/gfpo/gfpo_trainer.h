@@ -33,6 +33,7 @@
 #include "grpo_sampler.h"
 #include "trl/sdk/generate/generator.h"
 #include "trl/sdk/plugin.h"
+#include "trl/sdk/train/reference_model.h"
 
 namespace trl::gfpo {
 
@@ -80,7 +81,7 @@ class GfpoTrainer : public Trainer {
   std::unique_ptr<GroupFilter> filter_;
   std::unique_ptr<RepeatSampler> sampler_;
   SamplingParams sampling_;
-  std::unique_ptr<CausalLM> ref_model_;
+  std::unique_ptr<ReferenceModel> reference_;  ///< only when beta != 0 (the KL term)
   bool needs_old_logps_ = false;
   GenerationBuffer buffer_;
   CompletionsLog completions_log_;
