@@ -274,7 +274,7 @@ BpeTokenizer::BpeTokenizer(TokenizerFiles files) : files_(std::move(files)) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(files_.tokenizer_json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw ModelError(files_.tokenizer_json_path, std::string("not valid JSON: ") + e.what());
   }
   parse_tokenizer_json(doc);
@@ -305,7 +305,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_dir(const std::string& dir) {
   if (auto config_text = read_file(files.config_path)) {
     try {
       files.config = nlohmann::json::parse(*config_text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       throw ModelError(files.config_path, std::string("not valid JSON: ") + e.what());
     }
   } else {
