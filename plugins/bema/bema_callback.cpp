@@ -12,6 +12,7 @@
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/lora.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
 #include "trl/sdk/train/loop.h"
 #include "trl/sdk/train/training_args.h"
@@ -60,7 +61,9 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
   // Deliberate departure from TRL (spec §2.2): without a separate reference model TRL writes the BEMA
   // weights into the policy itself (or, for PEFT, into the base weights under the adapters), which
   // silently replaces what is being trained. Refuse before any step runs instead.
-  if (params_.update_ref_model && args.ref_model == nullptr)
+  // With LoRA and no ref_model the reference is the base under the adapters, which TRL's PEFT branch
+  // overwrites (adapter keys filtered); see on_step_end.
+  if (params_.update_ref_model && args.ref_model == nullptr && !has_lora_adapters(args.model))
     throw ConfigError(where_, "update_ref_model",
                       "is true, but the trainer has no separate reference model (e.g. DPO with "
                       "precompute_ref_log_probs); TRL would then write the BEMA weights into the policy being "
@@ -76,15 +79,22 @@ void BemaCallback::on_train_begin(CallbackArgs& args) {
   running_ = same_device ? model.clone()
                          : CausalLM::from_config(model.config(), /*seed=*/0, ModelOptions{device, model.dtype()});
   running_->set_requires_grad(false);
+  if (has_lora_adapters(model) && !has_lora_adapters(*running_)) {
+    // Built on another device: the frozen base comes from the policy, the adapters are filled by begin().
+    running_->copy_weights_from(model);
+    add_lora_adapters(*running_, lora_config(model), /*seed=*/0);
+  }
+  for (const auto& [name, tensor] : lora_named_parameters(*running_)) tensor.requires_grad_(false);
 
+  // TRL tracks the trainable parameters: every weight, or with LoRA only the adapters' A and B.
   std::vector<std::string> names;
   std::vector<at::Tensor> live;
-  for (const auto& [name, tensor] : model.named_parameters()) {
+  for (const auto& [name, tensor] : trainable_named_parameters(model)) {
     names.push_back(name);
     live.push_back(tensor);
   }
   std::vector<at::Tensor> running;
-  const auto& running_named = running_->named_parameters();
+  const auto running_named = trainable_named_parameters(*running_);
   TRL_INTERNAL_ASSERT(running_named.size() == names.size(), "bema: running model has a different parameter count");
   for (size_t i = 0; i < running_named.size(); ++i) {
     TRL_INTERNAL_ASSERT(running_named[i].first == names[i], "bema: running model parameter order differs at '" +
@@ -121,6 +131,16 @@ void BemaCallback::on_step_end(CallbackArgs& args) {
   if (action == BemaAction::snapshot) log::debug("bema: theta_0 and EMA snapshot at step " + std::to_string(step));
 
   if (!ref_model_refresh_due(params_, step)) return;
+  if (args.ref_model == nullptr && has_lora_adapters(args.model)) {
+    // TRL's PEFT case (spec §2.2): the BEMA model's weights go into the policy's base model, adapter keys
+    // filtered out. The base is frozen and BEMA tracks only the adapters, so those base weights are the
+    // base's own: the reference (the policy with its adapters off) is unchanged, as in TRL.
+    args.model.copy_weights_from(*running_);
+    ref_model_update_steps_.push_back(step);
+    log::info("bema: reference (the base under the LoRA adapters) overwritten with the BEMA model's base weights at "
+              "step " + std::to_string(step) + " (adapter keys filtered; the frozen base is unchanged)");
+    return;
+  }
   // on_train_begin refused a missing reference model; the trainer hands the same one to every event.
   TRL_INTERNAL_ASSERT(args.ref_model != nullptr, "bema: the reference model disappeared after train begin");
   // TRL loads the running model's state dict into the reference model; if no BEMA update has happened
@@ -143,7 +163,10 @@ void BemaCallback::on_train_end(CallbackArgs& args) {
   // TRL saves only the model (config and weights); the tokenizer is saved too so the folder is a
   // complete HF model directory that trl-host and transformers load as is.
   const std::string dir = (std::filesystem::path(args.args.output_dir) / "bema").string();
-  running_->save_pretrained(dir);
+  // With LoRA the BEMA model is an adapter on the base (PEFT's save_pretrained of a PeftModel writes the
+  // adapter only): bema/ then holds adapter_model.safetensors and adapter_config.json.
+  if (has_lora_adapters(*running_)) save_lora_adapter(*running_, dir);
+  else running_->save_pretrained(dir);
   args.tokenizer.save(dir);
   log::info("bema: saved the BEMA model to " + dir);
 }
