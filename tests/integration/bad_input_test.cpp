@@ -203,6 +203,12 @@ std::vector<BadInputCase> cases() {
                  ws.write("bad.json", "{\"trainer\": \"dpo\",\n \"model\": \"m\",\n \"args\": {\"beta\": }\n}\n");
                  return train(ws.path("bad.json"));
                }});
+  t.push_back({"ConfigNumberOverflow", 2, {"{ws}/big.json: invalid JSON", "number overflow parsing '1e999'"},
+               [](const Workspace& ws) {
+                 ws.write("big.json", "{\"trainer\": \"dpo\", \"model\": \"m\", \"train_dataset\": \"d\", "
+                                      "\"args\": {\"beta\": 1e999}}");
+                 return train(ws.path("big.json"));
+               }});
   t.push_back({"ConfigUnknownKeySuggests", 2, {"trainr: unknown key (did you mean \"trainer\"?)"},
                [](const Workspace& ws) { return train(ws.dpo({{"trainr", "dpo"}})); }});
   t.push_back({"ConfigMissingKey", 2, {"run.json: train_dataset: is required"}, [](const Workspace& ws) {
@@ -292,6 +298,13 @@ std::vector<BadInputCase> cases() {
                  ws.write("cols.jsonl", "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n"
                                         "{\"prompt\": \"a\", \"chosen\": \"b\"}\n");
                  return train(ws.dpo({{"train_dataset", ws.path("cols.jsonl")}}));
+               }});
+  // Found by the json_rows fuzzer: nlohmann throws out_of_range (not parse_error) for a number past double.
+  t.push_back({"DatasetNumberOverflow", 1, {"{ws}/big.jsonl:2: invalid JSON: number overflow parsing '1e999'"},
+               [](const Workspace& ws) {
+                 ws.write("big.jsonl", "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n"
+                                       "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\", \"w\": 1e999}\n");
+                 return train(ws.dpo({{"train_dataset", ws.path("big.jsonl")}}));
                }});
   t.push_back({"DatasetRowNotAnObject", 1, {"{ws}/rows.jsonl:1:", "got array"}, [](const Workspace& ws) {
                  ws.write("rows.jsonl", "[1, 2]\n");
