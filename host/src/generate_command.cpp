@@ -1,5 +1,5 @@
-// `trl-host generate --model DIR --prompt TEXT [sampling flags] [--chat]`: prints the completion of one
-// prompt on stdout.
+// `trl-host generate --model DIR [--adapter DIR] --prompt TEXT [sampling flags] [--chat]`: prints the
+// completion of one prompt on stdout; --adapter applies a PEFT LoRA adapter on top of the model.
 //
 // Defaults come from the model's generation_config.json with transformers' meaning: without
 // do_sample=true decoding is greedy; with it, temperature/top_k/top_p/min_p/repetition_penalty are read
@@ -20,6 +20,7 @@
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/generator.h"
 #include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/lora.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
 
 namespace trl::host {
@@ -29,6 +30,7 @@ using json = nlohmann::json;
 
 struct GenerateOptions {
   std::string model_dir;
+  std::string adapter_dir;
   std::string prompt;
   bool chat = false;
   std::optional<int64_t> max_new_tokens;
@@ -89,6 +91,7 @@ SamplingParams sampling_params(const GenerateOptions& o, const CausalLM& model, 
 
 void run_generate(const GenerateOptions& o) {
   auto model = CausalLM::from_pretrained(o.model_dir);
+  if (!o.adapter_dir.empty()) load_lora_adapter(*model, o.adapter_dir);
   auto tokenizer = Tokenizer::load(o.model_dir);
   if (tokenizer->vocab_size() > model->config().vocab_size)
     throw ModelError(o.model_dir, "the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
@@ -110,6 +113,8 @@ void add_generate_command(CLI::App& app, const CommonOptions& common, int& exit_
   auto* cmd = app.add_subcommand("generate", "Print the completion of a prompt by a model folder");
   auto o = std::make_shared<GenerateOptions>();
   cmd->add_option("--model", o->model_dir, "Model folder (config.json, model.safetensors, tokenizer.json)")->required();
+  cmd->add_option("--adapter", o->adapter_dir,
+                  "LoRA adapter folder (PEFT layout: adapter_config.json, adapter_model.safetensors) to apply");
   cmd->add_option("--prompt", o->prompt, "The prompt text")->required();
   cmd->add_flag("--chat", o->chat, "Wrap the prompt as a user turn with the chat template");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Most tokens to generate (default 128)");
