@@ -26,6 +26,7 @@ std::string trainer_source() {
 #include <nlohmann/json.hpp>
 #include <trl/sdk/data/dataset.h>
 #include <trl/sdk/data/sampler.h>
+#include <trl/sdk/dist/process_group.h>
 #include <trl/sdk/error.h>
 #include <trl/sdk/log.h>
 #include <trl/sdk/model/causal_lm.h>
@@ -100,6 +101,11 @@ class SftTrainer : public trl::Trainer {
                                                    ctx.args.per_device_train_batch_size,
                                                    static_cast<uint64_t>(ctx.args.effective_data_seed()),
                                                    /*shuffle=*/true, ctx.args.dataloader_drop_last);
+    // Under `trl-host launch` each rank trains on its own share of every batch; the loop averages the
+    // gradients (metrics stay per rank: rank 0 logs its own).
+    if (ctx.process_group != nullptr)
+      sampler_ = std::make_unique<trl::EpochSampler>(
+          sampler_->sharded(ctx.process_group->rank(), ctx.process_group->world_size()));
     trl::log::info("@NAME@: " + std::to_string(train_.size()) + " training rows" +
                    (eval_.empty() ? std::string() : ", " + std::to_string(eval_.size()) + " eval rows"));
   }
