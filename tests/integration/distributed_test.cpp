@@ -1,0 +1,159 @@
+// Data-parallel training through `trl-host launch`, black box over loopback: 2 ranks x batch b train
+// exactly as 1 rank x batch 2b (same seed, same rows per step), a checkpoint of 2 ranks refuses a 1-rank
+// resume, and a rank killed with SIGKILL ends the whole job with an error in bounded time.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "host_process.h"
+#include "trl/sdk/model/safetensors.h"
+
+namespace {
+using host_process::Result;
+using Clock = std::chrono::steady_clock;
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+class Distributed : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Result init = host({"init-model", "--preset", "tiny", "--out", dir_.path("model"), "--seed", "1"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    // 512 pairs: 4 rows per global batch divide every epoch evenly, so no batch is padded.
+    nlohmann::json config = {{"trainer", "dpo"},
+                             {"model", dir_.path("model")},
+                             {"train_dataset", std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_train.jsonl"},
+                             {"args",
+                              {{"max_steps", 3},
+                               {"learning_rate", 1e-3},
+                               {"logging_steps", 1},
+                               {"save_steps", 3},
+                               {"seed", 7},
+                               {"num_threads", 1},
+                               {"max_length", 48}}}};
+    std::ofstream(config_path()) << config.dump(2);
+  }
+  std::string config_path() const { return dir_.path("run.json"); }
+  Result host(const std::vector<std::string>& args) { return host_process::run(dir_.path(), args); }
+  host_process::TempDir dir_{"dist"};
+};
+
+// The reference: one process, 4 pairs per step. The job: 2 ranks, 2 pairs each, the same 4 pairs per step
+// (the sampler's global batch), gradients averaged. Float32 sums in another order: losses and weights
+// agree to 1e-5 (metrics to 1e-5 relative), not bit for bit.
+TEST_F(Distributed, TwoRanksTrainAsOneRankWithTheDoubleBatch) {
+  const Result one = host({"train", config_path(), "--set", "args.per_device_train_batch_size=4", "--set",
+                           "args.output_dir=" + dir_.path("one")});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const Result two = host({"launch", "--nproc-per-node", "2", "--master-port", "0", "train", config_path(), "--set",
+                           "args.per_device_train_batch_size=2", "--set", "args.output_dir=" + dir_.path("two")});
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+
+  const std::vector<nlohmann::json> a = read_jsonl(dir_.path("one/metrics.jsonl"));
+  const std::vector<nlohmann::json> b = read_jsonl(dir_.path("two/metrics.jsonl"));
+  ASSERT_EQ(a.size(), 4u);  // three steps and the summary, written once (rank 0 alone)
+  ASSERT_EQ(b.size(), 4u) << two.err;
+  for (size_t step = 0; step < 3; ++step) {
+    EXPECT_NEAR(a[step]["loss"].get<double>(), b[step]["loss"].get<double>(), 1e-5) << "step " << step + 1;
+    // Metrics of any size: 1e-5 relative (logps near -135 are float32 values 1.5e-5 apart).
+    for (const char* key : {"grad_norm", "rewards/chosen", "rewards/margins", "rewards/accuracies", "logps/chosen",
+                            "logps/rejected", "entropy", "mean_token_accuracy", "logits/chosen"}) {
+      const double x = a[step][key].get<double>(), y = b[step][key].get<double>();
+      EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(x))) << key << " at step " << step + 1;
+    }
+    // num_tokens counts every rank's tokens.
+    EXPECT_EQ(a[step]["num_tokens"].get<double>(), b[step]["num_tokens"].get<double>()) << "step " << step + 1;
+  }
+  EXPECT_NEAR(a[0]["loss"].get<double>(), std::log(2.0), 1e-6);  // policy == reference at step 1
+  EXPECT_GT(std::abs(a[2]["loss"].get<double>() - std::log(2.0)), 1e-4);  // and it did train
+
+  const trl::SafetensorsFile wa(dir_.path("one/model.safetensors"));
+  const trl::SafetensorsFile wb(dir_.path("two/model.safetensors"));
+  ASSERT_EQ(wa.entries().size(), wb.entries().size());
+  const trl::SafetensorsFile w0(dir_.path("model/model.safetensors"));
+  double moved = 0.0;
+  for (const auto& entry : wa.entries()) {
+    const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
+    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
+    moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-4);  // the weights did change
+
+  // A 2-rank checkpoint holds both ranks' RNG states and refuses a resume with another world size.
+  EXPECT_TRUE(trl::SafetensorsFile(dir_.path("two/checkpoint-3/rng_state.safetensors")).contains("cpu_rank1"));
+  const Result resume = host({"train", config_path(), "--resume", "--set", "args.max_steps=4", "--set",
+                              "args.per_device_train_batch_size=4", "--set", "args.output_dir=" + dir_.path("two")});
+  EXPECT_EQ(resume.exit_code, 1);
+  EXPECT_NE(resume.err.find("written by 2 process(es), resumed with 1"), std::string::npos) << resume.err;
+}
+
+// kill -9 of rank 1 mid-run: rank 0's next collective fails at once (its peer's sockets close), the
+// launcher reports both, and the job exits non-zero well within 30 s.
+TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
+  const std::string run_dir = dir_.path("killed");
+  const std::string out = dir_.path("launch.stdout"), err = dir_.path("launch.stderr");
+  const pid_t launcher = fork();
+  if (launcher == 0)
+    host_process::exec_host({"launch", "--nproc-per-node", "2", "--master-port", "0", "--grace-period", "10", "train",
+                             config_path(), "--set", "args.max_steps=100000", "--set", "args.save_steps=0", "--set",
+                             "args.per_device_train_batch_size=2", "--set", "args.output_dir=" + run_dir},
+                            {}, out, err);
+  ASSERT_GT(launcher, 0);
+
+  // Wait until training runs (a logged step), then find rank 1's pid in the launcher's log.
+  const Clock::time_point began = Clock::now();
+  pid_t rank1 = -1;
+  while (Clock::now() - began < std::chrono::seconds(30)) {
+    std::smatch m;
+    const std::string log = host_process::slurp(err);
+    if (rank1 < 0 && std::regex_search(log, m, std::regex("rank 1: pid ([0-9]+)"))) rank1 = std::stoi(m[1]);
+    if (rank1 > 0 && !read_jsonl(run_dir + "/metrics.jsonl").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(rank1, 0) << host_process::slurp(err);
+  ASSERT_EQ(kill(rank1, SIGKILL), 0);
+  const Clock::time_point killed = Clock::now();
+
+  int status = 0;
+  bool ended = false;
+  while (Clock::now() - killed < std::chrono::seconds(30)) {
+    if (waitpid(launcher, &status, WNOHANG) == launcher) {
+      ended = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!ended) {
+    kill(launcher, SIGKILL);
+    waitpid(launcher, &status, 0);
+  }
+  const std::string log = host_process::slurp(err);
+  ASSERT_TRUE(ended) << "the job still ran 30 s after a rank was killed:\n" << log;
+  // Rank 0 must have ended by itself (its collective failed), before the launcher's 10 s grace period.
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - killed).count(), 10.0) << log;
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGKILL) << log;  // the worst exit code: rank 1's
+  EXPECT_NE(log.find("rank 1 (pid " + std::to_string(rank1) + ") was killed by signal 9"), std::string::npos) << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("distributed: rank 0 of 2: [a-z_ ]+ failed"))) << log;  // rank 0's own error
+  EXPECT_EQ(log.find("terminating the remaining"), std::string::npos) << log;
+}
+
+}  // namespace
