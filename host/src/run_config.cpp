@@ -77,10 +77,16 @@ void apply_override(nlohmann::json& config, const std::string& entry) {
   }
 }
 
+// A value as JSON text for an error message; invalid UTF-8 (a YAML scalar or a --set value may hold
+// any bytes) is shown as U+FFFD instead of making dump() throw while the error is being reported.
+std::string shown(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string required_string(const nlohmann::json& config, const std::string& key, const std::string& path) {
   if (!config.contains(key)) throw ConfigError(path, key, "is required");
   if (!config.at(key).is_string() || config.at(key).get<std::string>().empty())
-    throw ConfigError(path, key, "expected a non-empty string, got " + config.at(key).dump());
+    throw ConfigError(path, key, "expected a non-empty string, got " + shown(config.at(key)));
   return config.at(key).get<std::string>();
 }
 
@@ -88,7 +94,7 @@ std::optional<std::string> optional_string(const nlohmann::json& config, const s
                                            const std::string& path) {
   if (!config.contains(key) || config.at(key).is_null()) return std::nullopt;
   if (!config.at(key).is_string() || config.at(key).get<std::string>().empty())
-    throw ConfigError(path, key, "expected a non-empty string or null, got " + config.at(key).dump());
+    throw ConfigError(path, key, "expected a non-empty string or null, got " + shown(config.at(key)));
   return config.at(key).get<std::string>();
 }
 
@@ -96,7 +102,7 @@ nlohmann::json list_of_specs(const nlohmann::json& config, const std::string& ke
   if (!config.contains(key) || config.at(key).is_null()) return nlohmann::json::array();
   const nlohmann::json& v = config.at(key);
   if (!v.is_array())
-    throw ConfigError(path, key, "expected a list of {\"name\": ..., \"args\": {...}}, got " + v.dump());
+    throw ConfigError(path, key, "expected a list of {\"name\": ..., \"args\": {...}}, got " + shown(v));
   return v;
 }
 
@@ -122,7 +128,7 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
   run.train_dataset = required_string(config, "train_dataset", path);
   run.eval_dataset = optional_string(config, "eval_dataset", path);
   if (config.contains("args") && !config.at("args").is_object())
-    throw ConfigError(path, "args", "expected an object of parameters, got " + config.at("args").dump());
+    throw ConfigError(path, "args", "expected an object of parameters, got " + shown(config.at("args")));
   run.callbacks = list_of_specs(config, "callbacks", path);
   run.reward_funcs = list_of_specs(config, "reward_funcs", path);
   run.group_filter = config.value("group_filter", nlohmann::json());
@@ -131,7 +137,7 @@ RunConfig parse_run_config(const nlohmann::json& config, const std::string& path
   if (!run.peft.is_null()) lora_config_from_json(run.peft, path + ": peft");
   if (!run.group_filter.is_null() && !run.group_filter.is_object() && !run.group_filter.is_string())
     throw ConfigError(path, "group_filter", "expected {\"name\": ..., \"args\": {...}} or null, got " +
-                                                run.group_filter.dump());
+                                                shown(run.group_filter));
   return run;
 }
 
