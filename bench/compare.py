@@ -123,7 +123,7 @@ def main():
         json.dump(results, f, indent=1)
 
     print(f"sgemm 1024^3: trl-host {gflops['trl-host']:.1f} GFLOP/s, pytorch-eager {gflops['pytorch-eager']:.1f} GFLOP/s")
-    header = f"{'preset':7} {'workload':9} {'trl tok/s':>10} {'eager tok/s':>11} {'ratio':>6} " \
+    header = f"{'preset':7} {'workload':9} {'trl tok/s':>10} {'eager tok/s':>11} {'ratio':>6} {'cpu ratio':>9} " \
              f"{'trl RSS MB':>10} {'eager RSS MB':>12} {'RSS ratio':>9} {'trl MFU':>8} {'eager MFU':>9}"
     print(header)
     print("-" * len(header))
