@@ -84,14 +84,49 @@ nlohmann::json to_json(const YAML::Node& node, const std::string& path) {
   throw InternalError("yaml_document: unknown yaml-cpp node type");
 }
 
+// The 1-based line where a second YAML document starts, or 0. Document markers ("---", "...") are only
+// markers at column 0 and can never be part of a scalar there (YAML 1.2 c-forbidden), so a line scan is
+// exact: a "---" after content, or content after "...", opens another document.
+size_t second_document_line(const std::string& text) {
+  bool content = false, ended = false;
+  size_t line_no = 0, begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    ++line_no;
+    begin = end + 1;
+    const auto marker = [&](const char* m) {
+      return line.compare(0, 3, m) == 0 && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    };
+    if (marker("---")) {
+      if (content || ended) return line_no;
+      const size_t rest = line.find_first_not_of(" \t\r", 3);
+      content = rest != std::string::npos && line[rest] != '#';
+      continue;
+    }
+    if (marker("...")) {
+      ended = content || ended;
+      continue;
+    }
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#' || (line[0] == '%' && !content)) continue;
+    if (ended) return line_no;
+    content = true;
+  }
+  return 0;
+}
+
 }  // namespace
 
 nlohmann::json parse_yaml(const std::string& text, const std::string& path) {
+  // One document only. YAML::LoadAll is not used: yaml-cpp 0.7 (Debian 12) loops forever in it on inputs
+  // such as `"a",` (jbeder/yaml-cpp#1040, fixed upstream by PR #1319); YAML::Load reads one document.
+  if (const size_t line = second_document_line(text); line != 0)
+    throw ConfigError(path + ":" + std::to_string(line) + ": invalid YAML: expected one document, found another here");
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.size() > 1)
-      throw ConfigError(path + ": invalid YAML: expected one document, found " + std::to_string(documents.size()));
-    return documents.empty() ? nlohmann::json() : to_json(documents.front(), path);
+    const YAML::Node document = YAML::Load(text);
+    return document.IsDefined() ? to_json(document, path) : nlohmann::json();
   } catch (const YAML::Exception& e) {
     throw ConfigError(where(path, e.mark) + ": invalid YAML: " + e.msg);
   }

@@ -106,4 +106,21 @@ TEST_F(YamlConfig, RunConfigErrorsNameTheYamlFile) {
   }
 }
 
+TEST_F(YamlConfig, OneDocumentOnly) {
+  EXPECT_EQ(error_of("trainer: dpo\n---\nmodel: m\n"), "cfg.yaml:2: invalid YAML: expected one document, found another here");
+  EXPECT_EQ(error_of("trainer: dpo\n...\nmodel: m\n"), "cfg.yaml:3: invalid YAML: expected one document, found another here");
+  // A leading document marker, directives and comments are one document.
+  EXPECT_EQ(trl::host::parse_yaml("%YAML 1.2\n# run\n---\ntrainer: dpo\n...\n", "cfg.yaml")["trainer"], "dpo");
+  EXPECT_EQ(trl::host::parse_yaml("text: |\n  --- indented, not a marker\n", "cfg.yaml")["text"],
+            "--- indented, not a marker\n");
+}
+
+// yaml-cpp 0.7's LoadAll loops forever on a quoted scalar followed by a comma (found by the run_config
+// fuzzer: tests/fuzz/corpus); a JSON-like file with a stray comma must be an error in bounded time.
+TEST_F(YamlConfig, StrayCommaIsAnErrorNotAHang) {
+  const std::string path = write("comma.yaml", " \"data/prefs.jsonl\",\n  \"eval_dataset\": \"d\"\n}\n");
+  EXPECT_THROW(trl::host::load_run_config(path, {}), trl::ConfigError);
+  EXPECT_THROW(trl::host::load_run_config(write("comma2.yaml", "\"a\",\n"), {}), trl::ConfigError);
+}
+
 }  // namespace
