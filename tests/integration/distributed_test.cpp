@@ -23,14 +23,7 @@ namespace {
 using host_process::Result;
 using Clock = std::chrono::steady_clock;
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using host_process::read_jsonl;
 
 class Distributed : public ::testing::Test {
  protected:

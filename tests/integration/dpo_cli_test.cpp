@@ -15,14 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using host_process::Result;
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using host_process::read_jsonl;
 
 class DpoCli : public ::testing::Test {
  protected:

@@ -29,14 +29,7 @@ std::pair<int, std::string> python(const std::string& script, const std::vector<
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, host_process::slurp(out_file)};
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using host_process::read_jsonl;
 
 // One tiny model and one 4-step DPO run (started as `trl-host dpo --flags`) shared by the suite.
 class Ecosystem : public ::testing::Test {

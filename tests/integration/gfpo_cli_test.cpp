@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "host_process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -34,13 +36,7 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using host_process::read_jsonl;
 
 // A private temp folder with a tiny model and a prompt dataset; removed at scope exit.
 class GfpoCli : public ::testing::Test {

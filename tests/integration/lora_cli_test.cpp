@@ -13,13 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 using host_process::Result;
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
+using host_process::read_jsonl;
 
 class LoraCli : public ::testing::Test {
  protected:
