@@ -3,7 +3,7 @@
 # Environment: BENCH_PRESETS (default "tiny small large"), BENCH_THREADS (default: physical cores),
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps, default 5 / 2), BENCH_WORKLOADS (default
 # "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch), BENCH_BUILD=0 (use the
-# binaries already in BUILD_DIR).
+# binaries already in BUILD_DIR), BENCH_LORA=0 (skip the LoRA vs full fine-tuning run, bench/lora/run.sh).
 # Writes bench/results.json and prints the table; exits non-zero if the two sides disagree.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ threads="${BENCH_THREADS:-${cores:-$(nproc)}}"
 # The same thread count for both sides, whatever pool a library picks (OpenMP, MKL, OpenBLAS).
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
-[ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench -j "$(nproc)"
+[ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
 work="$build/bench"
@@ -49,3 +49,9 @@ done
 
 "$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" \
   --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup make bench"
+
+# LoRA vs full fine-tuning of a DPO step on the large preset: peak RSS and tokens/s (docs/lora.md).
+if [ "${BENCH_LORA:-1}" != 0 ]; then
+  echo "bench: LoRA vs full fine-tuning (bench/lora/run.sh)"
+  "$root/bench/lora/run.sh" "$build" "$steps" "$threads"
+fi
