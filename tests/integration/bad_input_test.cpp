@@ -28,7 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kTinyModel = std::string(TRL_TEST_DATA_DIR) + "/../examples/models/tiny";
+// The shared tiny model of this build (made on first use: examples/models/ is not in the repository).
+std::string tiny_model() { return host_process::tiny_model(); }
 const std::string kPrefs = std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_train.jsonl";
 
 std::string fixture(const std::string& name) {
@@ -44,13 +45,13 @@ class Workspace {
   }
   /// A copy of the tiny example model in `name`, to corrupt.
   std::string model_copy(const std::string& name) const {
-    fs::copy(kTinyModel, path(name), fs::copy_options::recursive);
+    fs::copy(tiny_model(), path(name), fs::copy_options::recursive);
     return path(name);
   }
   /// A DPO run config (tiny model, bundled data, 2 steps, checkpoint at step 2) with `patch` merged in.
   std::string dpo(const json& patch = json::object(), const std::string& name = "run.json") const {
     json config = {{"trainer", "dpo"},
-                   {"model", kTinyModel},
+                   {"model", tiny_model()},
                    {"train_dataset", kPrefs},
                    {"args",
                     {{"output_dir", path("run")},
@@ -70,7 +71,7 @@ class Workspace {
                            R"({"prompt": "2 plus 2 is "})"
                            "\n");
     const json config = {{"trainer", "gfpo"},
-                         {"model", kTinyModel},
+                         {"model", tiny_model()},
                          {"train_dataset", path("prompts.jsonl")},
                          {"reward_funcs", json::array({reward})},
                          {"args",

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,22 @@ class Background {
 inline Result run(const std::string& dir, const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env = {}) {
   return Background(dir, args, env).wait();
+}
+
+/// A tiny random model (init-model --preset tiny --seed 0, as `make demo` makes) shared by the tests of
+/// this build, made on first use. Built in a private folder and renamed into place, so parallel test
+/// processes never see a half-written model (the loser of the race keeps the winner's).
+inline std::string tiny_model() {
+  const std::filesystem::path dir = std::filesystem::path(TRL_BINARY_DIR) / "tests" / "tiny-model";
+  if (std::filesystem::exists(dir / "model.safetensors")) return dir.string();
+  const std::string scratch = dir.string() + ".tmp-" + std::to_string(::getpid());
+  std::filesystem::create_directories(scratch);
+  const Result made = run(scratch, {"init-model", "--preset", "tiny", "--seed", "0", "--out", scratch + "/model"});
+  if (made.exit_code != 0) throw std::runtime_error("init-model failed: " + made.err);
+  std::error_code ignored;
+  std::filesystem::rename(scratch + "/model", dir, ignored);
+  std::filesystem::remove_all(scratch, ignored);
+  return dir.string();
 }
 
 }  // namespace host_process

@@ -38,7 +38,7 @@ TEST(OutputDirSafety, PruningKeepsEverythingTheRunDidNotWrite) {
   fs::create_directories(out + "/.tmp-checkpoint-2-4194305");
   const nlohmann::json config = {
       {"trainer", "dpo"},
-      {"model", std::string(TRL_TEST_DATA_DIR) + "/../examples/models/tiny"},
+      {"model", host_process::tiny_model()},
       {"train_dataset", std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_train.jsonl"},
       {"args",
        {{"output_dir", out},
@@ -79,7 +79,7 @@ TEST(OutputDirSafety, ASaveNeverReplacesAForeignCheckpointFolder) {
   std::ofstream(out + "/checkpoint-2/notes.txt") << "mine";
   const nlohmann::json config = {
       {"trainer", "dpo"},
-      {"model", std::string(TRL_TEST_DATA_DIR) + "/../examples/models/tiny"},
+      {"model", host_process::tiny_model()},
       {"train_dataset", std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_train.jsonl"},
       {"args",
        {{"output_dir", out}, {"max_steps", 2}, {"per_device_train_batch_size", 2}, {"max_length", 32},
