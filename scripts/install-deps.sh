@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(g++ cmake make pkg-config libtorch-dev libopenblas0-pthread libboost-dev libboost-filesystem-dev
             nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev libicu-dev
             libgloo-dev libelf-dev libyaml-cpp-dev
-            python3)  # python3 (standard library only): the tests' independent TensorBoard and SVG readers
+            python3       # python3 (standard library only): the tests' independent TensorBoard and SVG readers
+            python3-jinja2)  # the chat-template reference (ctest ChatTemplateReference) renders with it
 bench_pkgs=(python3 python3-torch python3-numpy time)  # time: GNU time, peak RSS in bench/lora
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
