@@ -8,7 +8,9 @@
 #endif
 #include "trl/sdk/dist/process_group.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -211,6 +213,33 @@ std::vector<at::Tensor> ProcessGroup::all_gather(const at::Tensor& tensor) {
     impl_->group->allgather(output, input)->wait();
     return output[0];
   });
+}
+
+std::vector<at::Tensor> ProcessGroup::all_gather_rows(const at::Tensor& tensor) {
+  check_cpu(tensor, "all_gather_rows");
+  TRL_INTERNAL_ASSERT(tensor.dim() >= 1, "all_gather_rows: expects a tensor with a row dimension");
+  const std::vector<at::Tensor> counts = all_gather(at::tensor({tensor.size(0)}, at::kLong));  // each (1,)
+  int64_t longest = 0;
+  for (const at::Tensor& c : counts) longest = std::max(longest, c.item<int64_t>());
+  // Gloo's allgather needs equal shapes: every rank sends `longest` rows, the tail being zeros.
+  std::vector<int64_t> padded_shape = tensor.sizes().vec();
+  padded_shape[0] = longest;
+  at::Tensor padded = at::zeros(padded_shape, tensor.options());
+  if (tensor.size(0) > 0) padded.narrow(0, 0, tensor.size(0)).copy_(tensor.detach());
+  std::vector<at::Tensor> all = all_gather(padded);
+  for (size_t r = 0; r < all.size(); ++r) all[r] = all[r].narrow(0, 0, counts[r].item<int64_t>());
+  return all;
+}
+
+std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& bytes) {
+  const at::Tensor local = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);  // (n,) uint8
+  if (!bytes.empty()) std::memcpy(local.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  std::vector<std::string> out;
+  for (const at::Tensor& t : all_gather_rows(local)) {
+    const at::Tensor c = t.contiguous();
+    out.emplace_back(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+  }
+  return out;
 }
 
 void ProcessGroup::barrier() {

@@ -210,8 +210,21 @@ TrainResult TrainingLoop::run() {
     for_each_callback(callbacks_, [&](Callback& c) { c.on_evaluate(cb, logs); });
   };
 
-  auto save_checkpoint = [&] {
+  // Every replica holds the same weights: the base model, the LoRA adapters (with a peft block they are
+  // what trains, and model.parameters() are the base weights alone), and a separate reference model (which
+  // BEMA or TR-DPO move). Collective; nothing without a group.
+  auto check_replicas = [&] {
     dist::check_replicas_identical(pg, model.parameters(), "the policy");
+    if (has_lora_adapters(model)) {
+      std::vector<at::Tensor> adapters;
+      for (const auto& [name, p] : lora_named_parameters(model)) adapters.push_back(p);
+      dist::check_replicas_identical(pg, adapters, "the policy's LoRA adapters");
+    }
+    if (CausalLM* ref = trainer_.ref_model()) dist::check_replicas_identical(pg, ref->parameters(), "the reference model");
+  };
+
+  auto save_checkpoint = [&] {
+    check_replicas();
     const std::vector<std::pair<std::string, at::Tensor>> rng_states = dist::gather_rng_states(pg, rng_state());
     if (!is_main) {  // rank 0 writes the checkpoint; callbacks still see the event
       const std::string dir = args.output_dir + "/" + checkpoint_name(state.global_step);
@@ -313,8 +326,7 @@ TrainResult TrainingLoop::run() {
     log::warn("interrupted by signal " + std::to_string(result.signal) + " after step " +
               std::to_string(state.global_step) + "; resume with resume_from_checkpoint=last");
   } else {
-    dist::check_replicas_identical(pg, model.parameters(), "the policy");
-    if (CausalLM* ref = trainer_.ref_model()) dist::check_replicas_identical(pg, ref->parameters(), "the reference model");
+    check_replicas();
   }
   if (result.signal == 0 && is_main) {
     save_policy(model, args.output_dir);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -57,6 +58,12 @@ class ProcessGroup {
   void broadcast(const std::vector<at::Tensor>& tensors, int64_t root = 0);
   /// Every rank's `tensor` (same shape and dtype on every rank), in rank order.
   std::vector<at::Tensor> all_gather(const at::Tensor& tensor);
+  /// Every rank's `tensor`, in rank order, where the first dimension may differ between ranks (0 rows
+  /// included); the other dimensions and the dtype must be the same everywhere. Two collectives: the row
+  /// counts, then the rows padded to the longest.
+  std::vector<at::Tensor> all_gather_rows(const at::Tensor& tensor);
+  /// Every rank's `bytes` (any length, e.g. serialised JSON), in rank order.
+  std::vector<std::string> all_gather_bytes(const std::string& bytes);
   /// Returns when every rank has called it.
   void barrier();
 
