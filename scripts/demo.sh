@@ -12,7 +12,7 @@ if [ ! -f "$model/config.json" ]; then
 fi
 "$host" plugins list
 rm -rf "$run"
-"$host" train examples/dpo.json --set "args.output_dir=$run"
+"$host" train examples/dpo.json --set "args.output_dir=$run" --set args.report_to=tensorboard
 
 # First and last logged training values of the two metrics the demo is about (metrics.jsonl, one object
 # per log step; evaluation lines carry eval_ names and are skipped).

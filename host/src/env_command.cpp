@@ -1,15 +1,18 @@
 // `trl-host env`: what to paste into a bug report. Versions (host, commit, SDK ABI, LibTorch, compiler),
-// the BLAS really in use and its threads, the thread default, CPU and OS, and every plugin discovery
-// finds with its version, stability tag and status. No plugin code runs (descriptors are read from files).
+// the BLAS really in use and its threads, the thread default, CPU (with ATen's SIMD level), memory, CUDA,
+// OS, the environment variables that change behaviour, and every plugin discovery finds with its
+// version, stability tag and status. No plugin code runs (descriptors are read from files).
 #include <dlfcn.h>
 #include <sys/utsname.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <string>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <CLI/CLI.hpp>
@@ -62,13 +65,60 @@ nlohmann::json openblas_info() {
   return j;
 }
 
-// "BLAS_INFO=open" from LibTorch's build configuration: the BLAS it was built against.
-std::string torch_build_blas() {
+// One "KEY=value" of LibTorch's build configuration ("BLAS_INFO=open": the BLAS it was built against).
+std::string torch_build_setting(const std::string& key) {
   const std::string config = at::show_config();
-  const size_t at = config.find("BLAS_INFO=");
+  const size_t at = config.find(key + "=");
   if (at == std::string::npos) return "unknown";
-  const size_t end = config.find_first_of(", \n", at);
-  return config.substr(at + 10, end == std::string::npos ? std::string::npos : end - at - 10);
+  const size_t begin = at + key.size() + 1;
+  const size_t end = config.find_first_of(", \n", begin);
+  return config.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+// "CPU capability usage: AVX2" from show_config(): the SIMD kernels ATen dispatches to on this CPU
+// (ATEN_CPU_CAPABILITY can lower it), which decides much of the speed of elementwise ops.
+std::string torch_cpu_capability() {
+  const std::string config = at::show_config();
+  const std::string label = "CPU capability usage: ";
+  const size_t at = config.find(label);
+  if (at == std::string::npos) return "unknown";
+  const size_t end = config.find('\n', at);
+  return config.substr(at + label.size(), end == std::string::npos ? std::string::npos : end - at - label.size());
+}
+
+// CUDA as LibTorch sees it: built with it or not, and how many devices it finds now.
+nlohmann::json cuda_info() {
+  nlohmann::json j;
+  j["built"] = torch_build_setting("USE_CUDA") == "ON";
+  j["available"] = at::hasCUDA();
+  j["devices"] = at::hasCUDA() ? at::getNumGPUs() : 0;
+  return j;
+}
+
+// MemTotal and MemAvailable of /proc/meminfo in MiB (null when unreadable): an out-of-memory report
+// needs them.
+nlohmann::json memory_mib(const std::string& field) {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    try {
+      return std::stoll(line.substr(field.size() + 1)) / 1024;  // the file says kB
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+// The environment variables that change what trl-host does, those that are set.
+nlohmann::json relevant_environment() {
+  nlohmann::json j = nlohmann::json::object();
+  for (const char* name : {"TRL_PLUGIN_PATH", "TRL_PLUGIN_SYSTEM_PATH", "TRL_STABLE_ONLY", "TRL_EXPERIMENTAL_SILENCE",
+                           "TENSORBOARD_LOGGING_DIR", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
+                           "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"})
+    if (const char* value = std::getenv(name)) j[name] = value;
+  return j;
 }
 
 std::string cpu_model() {
@@ -121,7 +171,9 @@ nlohmann::json environment(const CommonOptions& common) {
   j["compiler"] = "gcc " __VERSION__;
 #endif
   j["blas_libraries"] = loaded_blas_libraries();
-  j["libtorch_build_blas"] = torch_build_blas();
+  j["libtorch_build_blas"] = torch_build_setting("BLAS_INFO");
+  j["cpu_capability"] = torch_cpu_capability();
+  j["cuda"] = cuda_info();
   j["openblas"] = openblas_info();
   j["intra_op_threads"] = at::get_num_threads();
   j["default_threads"] = default_threads();
@@ -130,7 +182,10 @@ nlohmann::json environment(const CommonOptions& common) {
   j["cpu_model"] = cpu_model();
   j["physical_cores"] = physical_cores();
   j["hardware_threads"] = std::thread::hardware_concurrency();
+  j["memory_total_mib"] = memory_mib("MemTotal");
+  j["memory_available_mib"] = memory_mib("MemAvailable");
   j["os"] = os_name();
+  j["environment"] = relevant_environment();
   j["plugin_search_path"] = describe_search_path(common);
   j["plugins"] = plugins_json(common);
   return j;
@@ -161,8 +216,19 @@ void print_text(const nlohmann::json& j) {
   std::cout << "Threads:          " << j["intra_op_threads"] << " intra-op now, default " << j["default_threads"]
             << " (OMP_NUM_THREADS=" << text_or(j["omp_num_threads_env"], "unset") << ")\n"
             << "CPU:              " << j["cpu_model"].get<std::string>() << ", " << j["physical_cores"]
-            << " physical cores, " << j["hardware_threads"] << " hardware threads\n"
+            << " physical cores, " << j["hardware_threads"] << " hardware threads; ATen kernels "
+            << j["cpu_capability"].get<std::string>() << "\n"
+            << "Memory:           " << text_or(j["memory_total_mib"], "?") << " MiB total, "
+            << text_or(j["memory_available_mib"], "?") << " MiB available\n"
+            << "CUDA:             "
+            << (j["cuda"]["built"].get<bool>() ? "built in, " + j["cuda"]["devices"].dump() + " device(s) found"
+                                                : std::string("not built into this LibTorch (CPU only)"))
+            << "\n"
             << "OS:               " << j["os"].get<std::string>() << "\n"
+            << "Environment:      ";
+  if (j["environment"].empty()) std::cout << "(no TRL_*, TENSORBOARD_*, thread or rank variables set)";
+  for (const auto& [name, value] : j["environment"].items()) std::cout << name << "=" << value.get<std::string>() << " ";
+  std::cout << "\n"
             << "Plugin search path:\n";
   for (const auto& entry : j["plugin_search_path"]) std::cout << "  " << entry.get<std::string>() << "\n";
   std::cout << "Plugins:\n";

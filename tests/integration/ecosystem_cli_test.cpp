@@ -1,5 +1,6 @@
-// The ecosystem around a run, black box through trl-host: a DPO run started with TRL-style flags writes
-// TensorBoard events equal to metrics.jsonl (checked by an independent reader), `plot` draws its curves,
+// The ecosystem around a run, black box through trl-host: a DPO run started with TRL-style flags and
+// --report_to tensorboard writes TensorBoard events equal to metrics.jsonl (checked by an independent
+// reader), report_to / logging_dir behave as transformers', `plot` draws its curves,
 // the flags / JSON / YAML forms of a config resolve to the same run config, and `env` reports every field.
 #include <sys/wait.h>
 
@@ -7,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -42,7 +45,7 @@ class Ecosystem : public ::testing::Test {
                                             kTrainData, "--output_dir", path("run"), "--max_steps", "4",
                                             "--per_device_train_batch_size", "4", "--learning_rate", "1e-3",
                                             "--logging_steps", "1", "--save_steps", "0", "--num_threads", "1",
-                                            "--max_length", "64"}));
+                                            "--max_length", "64", "--report_to", "tensorboard"}));
   }
   static void TearDownTestSuite() {
     train_.reset();
@@ -64,15 +67,56 @@ std::unique_ptr<Result> Ecosystem::train_;
 TEST_F(Ecosystem, FlagsRunTrainsAndTensorBoardEqualsMetricsJsonl) {
   ASSERT_EQ(train_->exit_code, 0) << train_->err;
   ASSERT_EQ(read_jsonl(path("run/metrics.jsonl")).size(), 5u);  // four steps and the summary
-  int files = 0;
-  for (const auto& entry : fs::directory_iterator(path("run/runs")))
-    files += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
-  EXPECT_EQ(files, 1);
+  // transformers' layout: output_dir/runs/<Mon DD_HH-MM-SS>_<host>/events.out.tfevents.*
+  std::vector<fs::path> folders, files;
+  for (const auto& entry : fs::directory_iterator(path("run/runs"))) folders.push_back(entry.path());
+  ASSERT_EQ(folders.size(), 1u);
+  EXPECT_TRUE(fs::is_directory(folders[0])) << folders[0];
+  for (const auto& entry : fs::directory_iterator(folders[0]))
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) files.push_back(entry.path());
+  EXPECT_EQ(files.size(), 1u);
+  EXPECT_NE(train_->err.find("TensorBoard: " + files.at(0).string()), std::string::npos) << train_->err;
   // Framing, both CRCs and the protobuf checked; every scalar equal (as float32) to metrics.jsonl.
   const auto [status, out] =
       python("tensorboard/read_events.py", {path("run/runs"), path("run/metrics.jsonl")}, path("events.txt"));
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("ok: 5 events"), std::string::npos) << out;
+}
+
+// report_to as transformers >= 5: "none" by default, so logging_dir alone writes nothing; "all" writes to
+// logging_dir; an integration trl-host lacks is a config error (exit 2) before any work.
+TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
+  const std::vector<std::string> common = {"dpo", "--model_name_or_path", path("model"), "--dataset_name", kTrainData,
+                                           "--max_steps", "1", "--per_device_train_batch_size", "2",
+                                           "--save_steps", "0", "--num_threads", "1", "--max_length", "32"};
+  std::vector<std::string> quiet = common;
+  for (const char* word : {"--output_dir", "quiet", "--logging_dir", "quiet-tb"}) quiet.emplace_back(word);
+  const Result none = host(quiet);
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(fs::exists(path("quiet/metrics.jsonl")));
+  EXPECT_FALSE(fs::exists(path("quiet/runs")));
+  EXPECT_FALSE(fs::exists(path("quiet-tb")));
+  EXPECT_EQ(none.err.find("TensorBoard"), std::string::npos) << none.err;
+
+  std::vector<std::string> all = common;
+  for (const char* word : {"--output_dir", "all", "--report_to", "all", "--logging_dir"}) all.emplace_back(word);
+  all.push_back(path("all-tb"));
+  const Result to_all = host(all);
+  ASSERT_EQ(to_all.exit_code, 0) << to_all.err;
+  EXPECT_FALSE(fs::exists(path("all/runs")));
+  const auto [status, out] = python("tensorboard/read_events.py", {path("all-tb"), path("all/metrics.jsonl")},
+                                    path("all-events.txt"));
+  EXPECT_EQ(status, 0) << out;
+
+  std::vector<std::string> wandb = common;
+  for (const char* word : {"--output_dir", "wandb", "--report_to", "tensorboard", "wandb"}) wandb.emplace_back(word);
+  const Result refused = host(wandb);
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("report_to: \"wandb\" is a transformers integration that trl-host does not include; "
+                             "supported: \"tensorboard\", \"all\" (= tensorboard) or \"none\""),
+            std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(path("wandb/metrics.jsonl")));
 }
 
 TEST_F(Ecosystem, PlotDrawsDefaultPanelsWithEveryLoggedStep) {
@@ -185,10 +229,14 @@ TEST_F(Ecosystem, EnvReportsEveryField) {
   const nlohmann::json env = nlohmann::json::parse(r.out);
   for (const char* key : {"trl_host_version", "git_commit", "sdk_abi", "libtorch", "compiler", "cxx11_abi",
                           "blas_libraries", "libtorch_build_blas", "openblas", "intra_op_threads", "default_threads",
-                          "cpu_model", "physical_cores", "hardware_threads", "os", "plugin_search_path", "plugins"})
+                          "cpu_model", "cpu_capability", "physical_cores", "hardware_threads", "memory_total_mib",
+                          "memory_available_mib", "cuda", "os", "environment", "plugin_search_path", "plugins"})
     EXPECT_TRUE(env.contains(key)) << key << " missing: " << r.out;
   EXPECT_EQ(env["libtorch"].get<std::string>().rfind("1.13", 0), 0u);
   EXPECT_GE(env["physical_cores"].get<int>(), 1);
+  EXPECT_GT(env["memory_total_mib"].get<int64_t>(), 0);
+  EXPECT_TRUE(env["cuda"]["built"].is_boolean() && env["cuda"]["devices"].is_number()) << env["cuda"];
+  EXPECT_NE(env["cpu_capability"], "unknown");
   std::map<std::string, std::string> stability;
   for (const auto& p : env["plugins"]) {
     EXPECT_EQ(p["status"], "ok") << p;
@@ -197,10 +245,14 @@ TEST_F(Ecosystem, EnvReportsEveryField) {
   }
   EXPECT_EQ(stability["dpo"], "stable");
   EXPECT_EQ(stability["gfpo"], "experimental");
+  // The variables that change behaviour are reported when set (host_process clears the TRL_* policy ones).
+  const Result with_env = host_process::run(dir_->path(), {"env", "--json"}, {{"TENSORBOARD_LOGGING_DIR", "/tmp/tb"}});
+  ASSERT_EQ(with_env.exit_code, 0) << with_env.err;
+  EXPECT_EQ(nlohmann::json::parse(with_env.out)["environment"]["TENSORBOARD_LOGGING_DIR"], "/tmp/tb") << with_env.out;
   const Result text = host({"env"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
-  for (const char* line : {"SDK ABI:", "LibTorch:", "BLAS in use:", "OpenBLAS:", "Threads:", "CPU:", "OS:",
-                           "Plugins:", "dpo ", "[stable]", "[experimental]"})
+  for (const char* line : {"SDK ABI:", "LibTorch:", "BLAS in use:", "OpenBLAS:", "Threads:", "CPU:", "ATen kernels",
+                           "Memory:", "CUDA:", "OS:", "Environment:", "Plugins:", "dpo ", "[stable]", "[experimental]"})
     EXPECT_NE(text.out.find(line), std::string::npos) << line << " missing:\n" << text.out;
 }
 

@@ -11,8 +11,10 @@ CRC-32C here is the bitwise definition (no table), so it shares no code or table
 
 Usage: read_events.py RUNS_DIR [METRICS_JSONL]
   Prints one JSON object per scalar event: {"step": N, "wall_time": t, "scalars": {tag: value}}.
-  With METRICS_JSONL: also checks that the events hold exactly every metrics.jsonl entry (same step, same
-  keys, values equal after rounding to float32; null = NaN) and exits 1 with the difference if not.
+  Event files are found in RUNS_DIR and its sub-folders (transformers' runs/<date>_<host>/ layout).
+  With METRICS_JSONL: also checks that the events hold exactly every metrics.jsonl entry (same step, keys
+  renamed as transformers' rewrite_logs renames them: eval_x -> eval/x, test_x -> test/x, x -> train/x,
+  values equal after rounding to float32; null = NaN) and exits 1 with the difference if not.
 Exit codes: 0 ok, 1 a check failed (framing, CRC, proto, mismatch), 2 usage.
 """
 import glob
@@ -127,7 +129,7 @@ def decode_event(buf):
 
 
 def read_dir(runs_dir):
-    paths = sorted(glob.glob(os.path.join(runs_dir, "events.out.tfevents.*")))
+    paths = sorted(glob.glob(os.path.join(runs_dir, "**", "events.out.tfevents.*"), recursive=True))
     if not paths:
         raise Bad(f"{runs_dir}: no events.out.tfevents.* file")
     events = []
@@ -143,6 +145,14 @@ def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
+def rewrite_logs_key(key):
+    # transformers.integrations.integration_utils.rewrite_logs, the names TensorBoardCallback writes.
+    for prefix in ("eval_", "test_"):
+        if key.startswith(prefix):
+            return prefix[:-1] + "/" + key[len(prefix):]
+    return "train/" + key
+
+
 def compare(events, metrics_path):
     entries = [json.loads(line) for line in open(metrics_path) if line.strip()]
     if len(entries) != len(events):
@@ -151,7 +161,8 @@ def compare(events, metrics_path):
     for i, (entry, event) in enumerate(zip(entries, events)):
         if event["step"] != entry["step"]:
             raise Bad(f"entry {i}: step {event['step']} in events, {entry['step']} in metrics.jsonl")
-        want = {k: v for k, v in entry.items() if k != "step" and (v is None or isinstance(v, (int, float)))}
+        want = {rewrite_logs_key(k): v for k, v in entry.items()
+                if k != "step" and (v is None or isinstance(v, (int, float)))}
         if set(want) != set(event["scalars"]):
             raise Bad(f"entry {i}: keys differ: {sorted(set(want) ^ set(event['scalars']))}")
         for key, value in want.items():

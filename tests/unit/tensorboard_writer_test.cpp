@@ -9,13 +9,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "train/crc32c.h"
 #include "train/tensorboard_writer.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/params.h"
+#include "trl/sdk/train/training_args.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -106,6 +111,114 @@ TEST(TensorBoardWriter, TwoWritersInOneSecondGetTwoFiles) {
   trl::TensorBoardWriter first(dir + "/runs"), second(dir + "/runs");
   EXPECT_NE(first.path(), second.path());
   fs::remove_all(dir);
+}
+
+// transformers' rewrite_logs (integrations/integration_utils.py): the tags TensorBoardCallback writes.
+TEST(TensorBoardTag, RenamesKeysAsTransformersRewriteLogs) {
+  EXPECT_EQ(trl::tensorboard_tag("loss"), "train/loss");
+  EXPECT_EQ(trl::tensorboard_tag("rewards/margins"), "train/rewards/margins");
+  EXPECT_EQ(trl::tensorboard_tag("eval_loss"), "eval/loss");
+  EXPECT_EQ(trl::tensorboard_tag("eval_rewards/accuracies"), "eval/rewards/accuracies");
+  EXPECT_EQ(trl::tensorboard_tag("test_x"), "test/x");
+  EXPECT_EQ(trl::tensorboard_tag("train_loss"), "train/train_loss");
+  EXPECT_EQ(trl::tensorboard_tag("evaluation"), "train/evaluation");
+}
+
+// Sets or clears TENSORBOARD_LOGGING_DIR for one test and restores it after.
+class LoggingDirEnv {
+ public:
+  explicit LoggingDirEnv(const char* value) {
+    if (const char* old = std::getenv("TENSORBOARD_LOGGING_DIR")) old_ = old;
+    value ? setenv("TENSORBOARD_LOGGING_DIR", value, 1) : unsetenv("TENSORBOARD_LOGGING_DIR");
+  }
+  ~LoggingDirEnv() { old_.empty() ? unsetenv("TENSORBOARD_LOGGING_DIR") : setenv("TENSORBOARD_LOGGING_DIR", old_.c_str(), 1); }
+
+ private:
+  std::string old_;
+};
+
+// transformers' default_logdir(): os.path.join("runs", datetime.now().strftime("%b%d_%H-%M-%S") + "_" + hostname).
+TEST(TensorBoardLoggingDir, DefaultIsOutputDirRunsDateAndHost) {
+  const LoggingDirEnv env(nullptr);
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string dir = trl::tensorboard_logging_dir(std::nullopt, "out/x");
+  const std::regex pattern("out/x/runs/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[0-3][0-9]_[0-2][0-9]-[0-5][0-9]-[0-6][0-9]_" +
+                           std::regex_replace(std::string(host), std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)"));
+  EXPECT_TRUE(std::regex_match(dir, pattern)) << dir;
+}
+
+TEST(TensorBoardLoggingDir, ArgumentThenEnvironmentThenDefault) {
+  {
+    const LoggingDirEnv env("/tmp/from-env");
+    EXPECT_EQ(trl::tensorboard_logging_dir(std::string("tb/here"), "out"), "tb/here");
+    EXPECT_EQ(trl::tensorboard_logging_dir(std::nullopt, "out"), "/tmp/from-env");
+  }
+  {
+    const LoggingDirEnv env("");  // empty counts as unset
+    EXPECT_EQ(trl::tensorboard_logging_dir(std::nullopt, "out").rfind("out/runs/", 0), 0u);
+  }
+  const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
+  if (!home.empty()) EXPECT_EQ(trl::tensorboard_logging_dir(std::string("~/tb"), "out"), home + "/tb");
+}
+
+trl::TrainingArguments report_to(const nlohmann::json& value) {
+  nlohmann::json args = {{"output_dir", "out"}};
+  if (!value.is_null()) args["report_to"] = value;
+  return trl::TrainingArguments::from_args(trl::training_arguments_params().validate(args, "run.json: args"));
+}
+
+std::string report_to_error(const nlohmann::json& value) {
+  try {
+    report_to(value);
+  } catch (const trl::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// transformers >= 5: report_to defaults to "none"; "all" = every installed integration (here: tensorboard).
+TEST(TrainingArgumentsReportTo, DefaultsToNoneAsTransformers) {
+  EXPECT_TRUE(report_to(nullptr).report_to.empty());
+  EXPECT_FALSE(report_to(nullptr).reports_to("tensorboard"));
+  EXPECT_FALSE(report_to(nullptr).logging_dir.has_value());
+  EXPECT_TRUE(report_to("none").report_to.empty());
+  EXPECT_TRUE(report_to(nlohmann::json::array()).report_to.empty());
+}
+
+TEST(TrainingArgumentsReportTo, AllAndTensorBoardMeanTensorBoard) {
+  const std::vector<std::string> tensorboard = {"tensorboard"};
+  EXPECT_EQ(report_to("all").report_to, tensorboard);
+  EXPECT_EQ(report_to("tensorboard").report_to, tensorboard);
+  EXPECT_EQ(report_to(nlohmann::json::array({"tensorboard"})).report_to, tensorboard);
+  EXPECT_TRUE(report_to("all").reports_to("tensorboard"));
+}
+
+TEST(TrainingArgumentsReportTo, OtherIntegrationsAreConfigErrorsListingTheSupportedValues) {
+  const std::string wandb = report_to_error(nlohmann::json::array({"tensorboard", "wandb"}));
+  EXPECT_NE(wandb.find("run.json: args: report_to: \"wandb\" is a transformers integration that trl-host does not "
+                       "include; supported: \"tensorboard\", \"all\" (= tensorboard) or \"none\""),
+            std::string::npos)
+      << wandb;
+  const std::string typo = report_to_error("tensorbord");
+  EXPECT_NE(typo.find("report_to: \"tensorbord\" is not an integration; supported:"), std::string::npos) << typo;
+  const std::string mixed = report_to_error(nlohmann::json::array({"none", "tensorboard"}));
+  EXPECT_NE(mixed.find("report_to: \"none\" must be the only entry"), std::string::npos) << mixed;
+  EXPECT_NE(report_to_error(3).find("report_to"), std::string::npos);
+}
+
+TEST(TrainingArgumentsReportTo, LoggingDirIsReadAndMustNotBeEmpty) {
+  nlohmann::json args = {{"output_dir", "out"}, {"logging_dir", "tb"}};
+  const trl::TrainingArguments t =
+      trl::TrainingArguments::from_args(trl::training_arguments_params().validate(args, "run.json: args"));
+  EXPECT_EQ(t.logging_dir, std::optional<std::string>("tb"));
+  args["logging_dir"] = "";
+  try {
+    trl::TrainingArguments::from_args(trl::training_arguments_params().validate(args, "run.json: args"));
+    ADD_FAILURE() << "an empty logging_dir was accepted";
+  } catch (const trl::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("logging_dir: must not be empty"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -174,9 +174,13 @@ TrainResult TrainingLoop::run() {
   }
   std::unique_ptr<MetricsLog> metrics_log;
   if (is_main) metrics_log = std::make_unique<MetricsLog>(args.output_dir + "/metrics.jsonl", state.log_history);
-  // The same entries as TensorBoard scalars; a resumed run starts a new event file with its new entries.
+  // With report_to tensorboard, the same entries as TensorBoard scalars; a resumed run starts a new
+  // event file (in a new default folder, as transformers) with its new entries.
   std::unique_ptr<TensorBoardWriter> tensorboard;
-  if (is_main) tensorboard = std::make_unique<TensorBoardWriter>(args.output_dir + "/runs");
+  if (is_main && args.reports_to("tensorboard")) {
+    tensorboard = std::make_unique<TensorBoardWriter>(tensorboard_logging_dir(args.logging_dir, args.output_dir));
+    log::info("TensorBoard: " + tensorboard->path());
+  }
 
   TrainerControl control;
   CallbackArgs cb{args, state, control, model, trainer_.ref_model(), optimizer.get(), &scheduler, ctx_.tokenizer};
@@ -190,7 +194,7 @@ TrainResult TrainingLoop::run() {
       return;
     }
     metrics_log->write(entry);
-    tensorboard->write(state.global_step, entry);
+    if (tensorboard) tensorboard->write(state.global_step, entry);
     log::info(format_log_line(entry));
     for_each_callback(callbacks_, [&](Callback& c) { c.on_log(cb, entry); });
   };

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -67,7 +70,40 @@ std::string host_name() {
 // Two writers of one process in the same second (a run resumed in-process) still get two files.
 std::atomic<int64_t> next_file_number{0};
 
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
+std::string expand_user(const std::string& path) {
+  if (path != "~" && !starts_with(path, "~/")) return path;
+  const char* home = std::getenv("HOME");
+  return home && *home ? std::string(home) + path.substr(1) : path;
+}
+
 }  // namespace
+
+std::string default_logging_dir(const std::string& output_dir) {
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::snprintf(stamp, sizeof(stamp), "%s%02d_%02d-%02d-%02d", kMonths[local.tm_mon], local.tm_mday, local.tm_hour,
+                local.tm_min, local.tm_sec);
+  return output_dir + "/runs/" + stamp + "_" + host_name();
+}
+
+std::string tensorboard_logging_dir(const std::optional<std::string>& logging_dir, const std::string& output_dir) {
+  if (logging_dir && !logging_dir->empty()) return expand_user(*logging_dir);
+  const char* env = std::getenv("TENSORBOARD_LOGGING_DIR");
+  if (env && *env) return expand_user(env);
+  return default_logging_dir(output_dir);
+}
+
+std::string tensorboard_tag(const std::string& key) {
+  if (starts_with(key, "eval_")) return "eval/" + key.substr(5);
+  if (starts_with(key, "test_")) return "test/" + key.substr(5);
+  return "train/" + key;
+}
 
 std::string tfrecord(const std::string& data) {
   std::string record;
@@ -106,7 +142,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   path_ = dir + "/events.out.tfevents." + std::to_string(static_cast<int64_t>(now)) + "." + host_name() + "." +
           std::to_string(getpid()) + "." + std::to_string(next_file_number++);
   out_.open(path_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw ConfigError("args", "output_dir", "cannot write the TensorBoard event file " + path_);
+  if (!out_) throw ConfigError("args", "logging_dir", "cannot write the TensorBoard event file " + path_);
   append(file_version_event(now));
 }
 
@@ -114,8 +150,8 @@ void TensorBoardWriter::write(int64_t step, const nlohmann::json& entry) {
   std::vector<std::pair<std::string, float>> scalars;
   for (const auto& [key, value] : entry.items()) {
     if (key == "step") continue;
-    if (value.is_number()) scalars.emplace_back(key, static_cast<float>(value.get<double>()));
-    if (value.is_null()) scalars.emplace_back(key, std::numeric_limits<float>::quiet_NaN());
+    if (value.is_number()) scalars.emplace_back(tensorboard_tag(key), static_cast<float>(value.get<double>()));
+    if (value.is_null()) scalars.emplace_back(tensorboard_tag(key), std::numeric_limits<float>::quiet_NaN());
   }
   if (!scalars.empty()) append(scalars_event(unix_seconds(), step, scalars));
 }

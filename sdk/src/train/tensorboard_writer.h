@@ -1,5 +1,8 @@
-// TensorBoard event files: every log entry of a run also goes to output_dir/runs/ as scalar summaries,
-// so `tensorboard --logdir output_dir/runs` shows the curves without Python or TensorFlow in the loop.
+// TensorBoard event files: with report_to "tensorboard" (or "all") every log entry of a run also goes to
+// the logging dir (default output_dir/runs/<Mon DD_HH-MM-SS>_<host>, as transformers' TensorBoardCallback)
+// as scalar summaries, so `tensorboard --logdir output_dir/runs` shows the curves without Python or
+// TensorFlow in the loop. Tags are transformers' rewrite_logs names: "eval_x" -> "eval/x", "test_x" ->
+// "test/x", anything else "x" -> "train/x".
 //
 // The format (tensorflow/core/util/event.proto, summary.proto; record framing of
 // tensorflow/core/lib/io/record_writer.cc), encoded by hand since it is three small messages:
@@ -11,6 +14,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +22,19 @@
 #include <nlohmann/json.hpp>
 
 namespace trl {
+
+/// transformers' default_logdir() under output_dir: output_dir/runs/<%b%d_%H-%M-%S>_<hostname>, local time,
+/// e.g. "out/runs/Nov25_21-38-54_box" (the month in the C locale, as Python's strftime without setlocale).
+std::string default_logging_dir(const std::string& output_dir);
+
+/// The folder a run's event file goes to: `logging_dir` when given (transformers 4.x's argument), else the
+/// TENSORBOARD_LOGGING_DIR environment variable when set and non-empty (transformers 5's way), else
+/// default_logging_dir(output_dir). A leading "~/" is expanded as transformers' expanduser does.
+std::string tensorboard_logging_dir(const std::optional<std::string>& logging_dir, const std::string& output_dir);
+
+/// The TensorBoard tag of a metrics.jsonl key, transformers' rewrite_logs: "eval_loss" -> "eval/loss",
+/// "test_x" -> "test/x", "loss" -> "train/loss".
+std::string tensorboard_tag(const std::string& key);
 
 /// One TFRecord: the framing around `data` (length, masked CRCs).
 std::string tfrecord(const std::string& data);
@@ -32,12 +49,11 @@ std::string scalars_event(double wall_time, int64_t step, const std::vector<std:
 class TensorBoardWriter {
  public:
   /// Creates `dir` (and its parents) and the file events.out.tfevents.<unix seconds>.<host>.<pid>.<n> in it
-  /// (PyTorch's SummaryWriter naming; n counts this process's writers). A resumed run adds a file and
-  /// TensorBoard reads them all. Then writes the file_version event.
-  /// Throws ConfigError naming output_dir when the file cannot be created.
+  /// (PyTorch's SummaryWriter naming; n counts this process's writers). Then writes the file_version event.
+  /// Throws ConfigError naming logging_dir and the file when it cannot be created.
   explicit TensorBoardWriter(const std::string& dir);
 
-  /// Writes one Event at `step` (the global step) holding every number in `entry` under its own key:
+  /// Writes one Event at `step` (the global step) holding every number in `entry` under its tensorboard_tag:
   /// JSON null (a NaN metric in metrics.jsonl) becomes NaN; the key "step" and non-numbers are skipped.
   void write(int64_t step, const nlohmann::json& entry);
 

@@ -1,6 +1,11 @@
 // TrainingArguments: the declaration (names and defaults of transformers.TrainingArguments) and the reader.
 #include "trl/sdk/train/training_args.h"
 
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 #include "trl/sdk/error.h"
 
 namespace trl {
@@ -45,6 +50,12 @@ ParamTable training_arguments_params() {
       .one_of({"float32", "bfloat16", "float16"});
   p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = OMP_NUM_THREADS if set, else every physical core")
       .at_least(0);
+  // transformers >= 5 defaults report_to to "none" (4.x: "all"); parse_report_to checks the names.
+  p.add("report_to", T::string_list, nlohmann::json::array({"none"}),
+        "Where logs go besides metrics.jsonl: \"tensorboard\", \"all\" (= tensorboard) or \"none\"")
+      .accept_single();
+  p.add("logging_dir", T::string, nullptr,
+        "TensorBoard folder; default TENSORBOARD_LOGGING_DIR, else output_dir/runs/<Mon DD_HH-MM-SS>_<host>");
   return p;
 }
 
@@ -55,6 +66,38 @@ LrSchedulerType parse_scheduler(const std::string& name) {
   if (name == "linear") return LrSchedulerType::linear;
   if (name == "cosine") return LrSchedulerType::cosine;
   throw InternalError("lr_scheduler_type '" + name + "' passed validation");
+}
+
+// transformers' report_to names trl-host does not implement: naming them says "not here" rather than "typo".
+bool is_transformers_integration(const std::string& name) {
+  for (const char* known : {"azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "mlflow",
+                            "neptune", "swanlab", "trackio", "wandb"})
+    if (name == known) return true;
+  return false;
+}
+
+// transformers' normalisation (TrainingArguments.__post_init__): "all" -> every available integration,
+// "none" -> []. transformers raises ValueError for a name it has no callback for, and a RuntimeError for a
+// known integration whose package is missing; both are ConfigErrors here, before anything runs.
+std::vector<std::string> parse_report_to(const Args& a) {
+  const std::vector<std::string> names = a.strings("report_to");
+  const char* const supported = "supported: \"tensorboard\", \"all\" (= tensorboard) or \"none\"";
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    if ((name == "none" || name == "all") && names.size() > 1)
+      a.fail("report_to", "\"" + name + "\" must be the only entry, got " + nlohmann::json(names).dump());
+    if (name == "none") return {};
+    if (name == "all" || name == "tensorboard") {
+      if (out.empty()) out.push_back("tensorboard");
+      continue;
+    }
+    a.fail("report_to", "\"" + name + "\" " +
+                            (is_transformers_integration(name)
+                                 ? std::string("is a transformers integration that trl-host does not include")
+                                 : std::string("is not an integration")) +
+                            "; " + supported + " (metrics.jsonl always has every logged value)");
+  }
+  return out;
 }
 }  // namespace
 
@@ -91,7 +134,16 @@ TrainingArguments TrainingArguments::from_args(const Args& a) {
     a.fail("device", "expected cpu, cuda or cuda:N, got \"" + t.device + "\"");
   t.torch_dtype = a.string("torch_dtype");
   t.num_threads = a.integer("num_threads");
+  t.report_to = parse_report_to(a);
+  t.logging_dir = a.optional_string("logging_dir");
+  if (t.logging_dir && t.logging_dir->empty()) a.fail("logging_dir", "must not be empty (leave it out for the default)");
   return t;
+}
+
+bool TrainingArguments::reports_to(const std::string& integration) const {
+  for (const std::string& name : report_to)
+    if (name == integration) return true;
+  return false;
 }
 
 }  // namespace trl

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "trl/sdk/params.h"
 
@@ -46,11 +47,18 @@ struct TrainingArguments {
   std::string device = "cpu";                     ///< "cpu", "cuda" or "cuda:N"
   std::string torch_dtype = "float32";            ///< compute dtype of the policy: float32 | bfloat16 | float16
   int64_t num_threads = 0;                        ///< LibTorch intra-op threads; 0 = OMP_NUM_THREADS, else physical cores
+  /// Integrations that receive the logs besides metrics.jsonl, as transformers normalises report_to:
+  /// "all" becomes every integration trl-host has ({"tensorboard"}), "none" (the default) becomes empty.
+  std::vector<std::string> report_to;
+  /// TensorBoard folder; unset = TENSORBOARD_LOGGING_DIR if set, else output_dir/runs/<Mon DD_HH-MM-SS>_<host>.
+  std::optional<std::string> logging_dir;
 
   /// Reads every field from validated args (a table that includes training_arguments_params()).
   static TrainingArguments from_args(const Args& args);
   /// The data-order seed: data_seed if set, else seed.
   int64_t effective_data_seed() const { return data_seed.value_or(seed); }
+  /// Whether report_to includes `integration` ("tensorboard").
+  bool reports_to(const std::string& integration) const;
 };
 
 /// Declares every TrainingArguments field with its transformers default; merge into a trainer's table.
