@@ -67,7 +67,7 @@ TEST(PreferenceDataset, ReadsExplicitStandardRows) {
   EXPECT_EQ(rows[0].chosen, text(" blue."));
   EXPECT_EQ(rows[0].rejected, text(" green."));
   EXPECT_EQ(rows[0].source, path + ":1");
-  EXPECT_EQ(rows[0].chat_template_kwargs, nlohmann::json::object());
+  EXPECT_EQ(rows[0].chat_template_kwargs, nlohmann::ordered_json::object());
   EXPECT_FALSE(rows[0].ref_chosen_logps.has_value());
   EXPECT_EQ(rows[1].prompt, text(""));
 }
@@ -95,9 +95,9 @@ TEST(PreferenceDataset, ReadsExplicitConversationalRows) {
   EXPECT_EQ(rows[0].prompt, chat({{"system", "Be brief."}, {"user", "Hi"}}));
   EXPECT_EQ(rows[0].chosen, chat({{"assistant", "Hello!"}}));
   EXPECT_EQ(rows[0].rejected, chat({{"assistant", "Go away."}}));
-  EXPECT_EQ(rows[0].chat_template_kwargs, nlohmann::json({{"enable_thinking", false}}));
+  EXPECT_EQ(rows[0].chat_template_kwargs, nlohmann::ordered_json({{"enable_thinking", false}}));
   EXPECT_EQ(rows[1].prompt, chat({}));
-  EXPECT_EQ(rows[1].chat_template_kwargs, nlohmann::json::object());
+  EXPECT_EQ(rows[1].chat_template_kwargs, nlohmann::ordered_json::object());
 }
 
 TEST(PreferenceDataset, ExtractsImplicitConversationalPromptInWholeMessages) {
@@ -299,10 +299,13 @@ TEST(PreferenceDataset, ChatTemplateKwargsMustBeAnObject) {
             "F:1: 'chat_template_kwargs' must be an object, got string");
 }
 
-TEST(PreferenceDataset, RefusesToolsAndImages) {
-  EXPECT_EQ(preference_error("{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", \"tools\": []}\n"),
-            "F:1: column 'tools' is not supported (tool definitions in chat templates are not implemented); remove "
-            "the column");
+TEST(PreferenceDataset, RefusesToolsThatAreNotAListAndImages) {
+  EXPECT_EQ(preference_error("{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", \"tools\": 3}\n"),
+            "F:1: 'tools' must be a list of tool definitions (or a JSON string of one), got number");
+  EXPECT_EQ(preference_error("{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", "
+                             "\"chat_template_kwargs\": {\"tools\": []}}\n")
+                .rfind("F:1: 'chat_template_kwargs' holds 'tools'", 0),
+            0u);
   EXPECT_EQ(preference_error("{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", \"images\": [\"x\"]}\n"),
             "F:1: column 'images' is not supported (vision datasets are out of scope)");
 }

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer_test_support.h"
+#include "trl/sdk/data/dataset.h"
+#include "trl/sdk/data/preference.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
 
@@ -113,6 +115,54 @@ TEST(ChatTemplate, Qwen25RendersToolsAndDropsUnknownRolesAsJinja2Does) {
   EXPECT_EQ(tok->apply_chat_template({{"user", "Hi"}, {"developer", "x"}}, true),
             "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+// A preference dataset's `tools` column goes to the template in the file's key order ({"type", "function"},
+// {"name", "description", "parameters"}: not alphabetical), as Python's json.loads + jinja2 keep it. The
+// expected prompt is jinja2's rendering of the same conversation and tools (tests/chat_templates/
+// expected.json, case qwen2_5.jinja / "tools offered" / add_generation_prompt true, render_reference.py).
+TEST(ChatTemplate, DatasetToolsColumnKeepsItsKeyOrderAsJinja2) {
+  const std::string dir = std::string(TRL_TEST_DATA_DIR) + "/chat_templates/";
+  const auto spec = nlohmann::ordered_json::parse(tokenizer_test::read_text(dir + "conversations.json"));
+  const auto expected = nlohmann::ordered_json::parse(tokenizer_test::read_text(dir + "expected.json"));
+  nlohmann::ordered_json conversation, reference;
+  for (const auto& c : spec.at("conversations"))
+    if (c.at("name") == "tools offered") conversation = c;
+  for (const auto& c : expected.at("cases"))
+    if (c.at("template") == "qwen2_5.jinja" && c.at("conversation") == "tools offered" &&
+        c.at("add_generation_prompt") == true)
+      reference = c;
+  ASSERT_TRUE(conversation.is_object() && reference.contains("text"));
+  const nlohmann::ordered_json& tools = conversation.at("kwargs").at("tools");
+  ASSERT_EQ(tools.at(0).begin().key(), "type");  // the point of the test: "type" before "function"
+  // Row 1: tools as a list; row 2: tools as a JSON string (both spec §1.2), with chat_template_kwargs.
+  nlohmann::ordered_json row = {{"prompt", conversation.at("messages")},
+                                {"chosen", {{{"role", "assistant"}, {"content", "Sunny."}}}},
+                                {"rejected", {{{"role", "assistant"}, {"content", "Rainy."}}}},
+                                {"tools", tools}};
+  std::string jsonl = row.dump() + "\n";
+  row["tools"] = tools.dump();
+  row["chat_template_kwargs"] = {{"unused_z", 1}, {"unused_a", 2}};
+  jsonl += row.dump() + "\n";
+  const std::string path = tokenizer_test::scratch_dir() + "/tools.jsonl";
+  tokenizer_test::write_text(path, jsonl);
+
+  const std::vector<trl::PreferenceRow> rows = trl::load_preference_dataset(path);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].tools.dump(), tools.dump());
+  EXPECT_EQ(rows[1].chat_template_kwargs.begin().key(), "unused_z");
+  auto tok = with_template(tokenizer_test::read_text(dir + "qwen2_5.jinja"));
+  trl::PreferenceTokenizeOptions options;
+  options.max_length = std::nullopt;
+  const std::vector<trl::TokenizedPair> pairs = trl::tokenize_preferences(rows, *tok, options);
+  ASSERT_EQ(pairs.size(), 2u);
+  const std::string want = reference.at("text").get<std::string>();
+  ASSERT_NE(want.find("{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\""),
+            std::string::npos);
+  for (const trl::TokenizedPair& pair : pairs) {
+    EXPECT_EQ(tok->decode(pair.prompt_ids), want) << pair.source;
+    EXPECT_EQ(tok->decode(pair.chosen_ids), "Sunny.<|im_end|>\n") << pair.source;
+  }
 }
 
 TEST(ChatTemplate, EmptyConversationFailsWhereTheTemplateReadsTheFirstMessage) {

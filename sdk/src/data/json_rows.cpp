@@ -1,5 +1,7 @@
 // Reading a dataset file into JSON object rows (trl/sdk/data/dataset.h: read_json_rows).
 //
+// Rows are parsed as nlohmann::ordered_json, so a row also keeps its keys in file order (JsonRow::ordered:
+// Python's json.loads keeps them, and a chat template's `tools | tojson` prints them in that order).
 // JSONL is parsed line by line so an error names its line. A JSON array is parsed whole by nlohmann,
 // then a small scanner finds where each element starts, so row errors name the element's line too.
 #include <algorithm>
@@ -77,7 +79,7 @@ std::string describe_json_error(const json::exception& e) {
   return "invalid JSON: " + (bracket == std::string::npos ? message : message.substr(bracket + 2));
 }
 
-std::string row_type_error(const json& value) {
+std::string row_type_error(const nlohmann::ordered_json& value) {
   return std::string("expected a JSON object per row, got ") + value.type_name();
 }
 
@@ -93,17 +95,17 @@ std::vector<JsonRow> read_jsonl(const std::string& path, const std::string& text
     begin = end + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    json value;
+    nlohmann::ordered_json ordered;
     try {
-      value = json::parse(line);
+      ordered = nlohmann::ordered_json::parse(line);
     } catch (const json::parse_error& e) {
       const ParseFailure f = describe_parse_error(e);
       throw DataError(path, line_no, "invalid JSON at column " + std::to_string(f.column) + ": " + f.what);
     } catch (const json::exception& e) {
       throw DataError(path, line_no, describe_json_error(e));
     }
-    if (!value.is_object()) throw DataError(path, line_no, row_type_error(value));
-    rows.push_back(JsonRow{std::move(value), line_no});
+    if (!ordered.is_object()) throw DataError(path, line_no, row_type_error(ordered));
+    rows.push_back(JsonRow{json(ordered), line_no, std::move(ordered)});
   }
   return rows;
 }
@@ -191,9 +193,9 @@ class JsonScanner {
 };
 
 std::vector<JsonRow> read_json_document(const std::string& path, const std::string& text) {
-  json document;
+  nlohmann::ordered_json document;
   try {
-    document = json::parse(text);
+    document = nlohmann::ordered_json::parse(text);
   } catch (const json::parse_error& e) {
     const ParseFailure f = describe_parse_error(e);
     std::string what = "invalid JSON at column " + std::to_string(f.column) + ": " + f.what;
@@ -206,7 +208,7 @@ std::vector<JsonRow> read_json_document(const std::string& path, const std::stri
 
   const JsonScanner scanner(text);
   const size_t top = scanner.skip_space(0);
-  json* array = nullptr;
+  nlohmann::ordered_json* array = nullptr;
   size_t array_offset = top;
   if (document.is_array()) {
     array = &document;
@@ -227,10 +229,10 @@ std::vector<JsonRow> read_json_document(const std::string& path, const std::stri
   std::vector<JsonRow> rows;
   rows.reserve(array->size());
   for (size_t k = 0; k < array->size(); ++k) {
-    json& value = (*array)[k];
+    nlohmann::ordered_json& ordered = (*array)[k];
     const int64_t line = lines[k];
-    if (!value.is_object()) throw DataError(path, line, row_type_error(value));
-    rows.push_back(JsonRow{std::move(value), line});
+    if (!ordered.is_object()) throw DataError(path, line, row_type_error(ordered));
+    rows.push_back(JsonRow{json(ordered), line, std::move(ordered)});
   }
   return rows;
 }

@@ -21,23 +21,42 @@ using detail::has_column;
 using detail::RowPlace;
 
 void refuse_unsupported_columns(const json& row, const RowPlace& place) {
-  if (has_column(row, "tools"))
-    throw DataError(place.file, place.line,
-                    "column 'tools' is not supported (tool definitions in chat templates are not implemented); "
-                    "remove the column");
   for (const char* key : {"image", "images"})
     if (has_column(row, key))
       throw DataError(place.file, place.line,
                       std::string("column '") + key + "' is not supported (vision datasets are out of scope)");
 }
 
-json read_chat_template_kwargs(const json& row, const RowPlace& place) {
-  if (!has_column(row, "chat_template_kwargs")) return json::object();
-  const json& kwargs = row["chat_template_kwargs"];
+// Both read from the row's ordered copy: a template sees these keys in the order the file gives them.
+nlohmann::ordered_json read_chat_template_kwargs(const JsonRow& row, const RowPlace& place) {
+  if (!has_column(row.value, "chat_template_kwargs")) return nlohmann::ordered_json::object();
+  const nlohmann::ordered_json& kwargs = row.ordered.at("chat_template_kwargs");
   if (!kwargs.is_object())
     throw DataError(place.file, place.line,
                     std::string("'chat_template_kwargs' must be an object, got ") + kwargs.type_name());
+  if (kwargs.contains("tools"))
+    throw DataError(place.file, place.line,
+                    "'chat_template_kwargs' holds 'tools': give tools in the row's 'tools' column (Python would "
+                    "refuse the call: apply_chat_template got multiple values for keyword argument 'tools')");
   return kwargs;
+}
+
+// TRL's per-example `tools` (spec §1.2): a list of tool definitions, or a JSON string holding one.
+nlohmann::ordered_json read_tools(const JsonRow& row, const RowPlace& place) {
+  if (!has_column(row.value, "tools")) return nullptr;
+  nlohmann::ordered_json tools = row.ordered.at("tools");
+  if (tools.is_string()) {
+    try {
+      tools = nlohmann::ordered_json::parse(tools.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      throw DataError(place.file, place.line, std::string("'tools' is a string but not JSON: ") + e.what());
+    }
+  }
+  if (!tools.is_array())
+    throw DataError(place.file, place.line,
+                    std::string("'tools' must be a list of tool definitions (or a JSON string of one), got ") +
+                        tools.type_name());
+  return tools;
 }
 
 std::optional<double> read_ref_logp(const json& row, const std::string& key, bool expected, int64_t first_line,
@@ -102,7 +121,8 @@ std::vector<PreferenceRow> load_preference_dataset(const std::string& path) {
       pref.chosen = std::move(split.chosen);
       pref.rejected = std::move(split.rejected);
     }
-    pref.chat_template_kwargs = read_chat_template_kwargs(row, place);
+    pref.chat_template_kwargs = read_chat_template_kwargs(json_row, place);
+    pref.tools = read_tools(json_row, place);
     pref.ref_chosen_logps = read_ref_logp(row, "ref_chosen_logps", has_ref_logps, first_line, place);
     pref.ref_rejected_logps = read_ref_logp(row, "ref_rejected_logps", has_ref_logps, first_line, place);
     out.push_back(std::move(pref));

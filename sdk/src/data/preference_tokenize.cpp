@@ -41,10 +41,20 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::vector<Message> concat(const std::vector<Message>& a, const std::vector<Message>& b) {
-  std::vector<Message> out = a;
-  out.insert(out.end(), b.begin(), b.end());
+// The messages as the chat template sees them, [{role, content}, ...], `a` then `b`.
+nlohmann::ordered_json chat(const std::vector<Message>& a, const std::vector<Message>& b = {}) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const std::vector<Message>* part : {&a, &b})
+    for (const Message& m : *part) out.push_back({{"role", m.role}, {"content", m.content}});
   return out;
+}
+
+// TRL: apply_chat_template(messages, tools=example.get("tools"), **example.get("chat_template_kwargs", {})).
+// Ordered JSON throughout, so tools | tojson prints each tool's keys in the dataset's order as Python does.
+nlohmann::ordered_json template_kwargs(const PreferenceRow& row) {
+  nlohmann::ordered_json kwargs = row.chat_template_kwargs;
+  if (!row.tools.is_null()) kwargs["tools"] = row.tools;
+  return kwargs;
 }
 
 // The prompt as messages: a conversational row may leave its prompt as empty standard text (no prompt).
@@ -65,12 +75,12 @@ RowResult tokenize_row(const PreferenceRow& row, const Tokenizer& tokenizer, con
     // §1.3 item 3: the template supplies BOS and end-of-turn tokens, so the text is encoded without special
     // tokens (HF's apply_chat_template(tokenize=True) passes add_special_tokens=False).
     const std::vector<Message>& prompt = prompt_messages(row);
-    const nlohmann::json& kwargs = row.chat_template_kwargs;
-    out.pair.prompt_ids = tokenizer.encode(tokenizer.apply_chat_template(prompt, true, kwargs), false);
-    prompt_chosen_ids =
-        tokenizer.encode(tokenizer.apply_chat_template(concat(prompt, row.chosen.messages), false, kwargs), false);
-    prompt_rejected_ids =
-        tokenizer.encode(tokenizer.apply_chat_template(concat(prompt, row.rejected.messages), false, kwargs), false);
+    const nlohmann::ordered_json kwargs = template_kwargs(row);
+    out.pair.prompt_ids = tokenizer.encode(tokenizer.apply_chat_template_json(chat(prompt), true, kwargs), false);
+    prompt_chosen_ids = tokenizer.encode(
+        tokenizer.apply_chat_template_json(chat(prompt, row.chosen.messages), false, kwargs), false);
+    prompt_rejected_ids = tokenizer.encode(
+        tokenizer.apply_chat_template_json(chat(prompt, row.rejected.messages), false, kwargs), false);
   } else {
     if (row.prompt.is_chat)
       throw DataError(row.source, 0, "the prompt is a conversation but chosen is a string; all must be the same kind");

@@ -38,7 +38,11 @@ struct PreferenceRow {
   TextOrChat prompt;                       ///< may be empty text, or no messages (no prompt)
   TextOrChat chosen;                       ///< the preferred completion (same kind as prompt)
   TextOrChat rejected;                     ///< the dispreferred completion (same kind as prompt)
-  nlohmann::json chat_template_kwargs = nlohmann::json::object();  ///< per-row template arguments (an object)
+  /// Per-row template arguments (an object), keys in the file's order as Python keeps them.
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
+  /// The row's `tools` column (a list of tool definitions, keys in the file's order; a JSON string holding
+  /// the list is parsed), passed to the chat template as `tools`; null when the row has none.
+  nlohmann::ordered_json tools;
   std::optional<double> ref_chosen_logps;    ///< the row's `ref_chosen_logps` column (precomputed), if any
   std::optional<double> ref_rejected_logps;  ///< the row's `ref_rejected_logps` column, present with the above
   std::string source;                      ///< "file:line", for messages
@@ -55,6 +59,9 @@ struct PromptRow {
 struct JsonRow {
   nlohmann::json value;  ///< the row (always an object)
   int64_t line = 0;      ///< 1-based line of the file where the row starts (JSONL: its line)
+  /// The same row with its object keys in file order (nlohmann::json sorts them); for values whose key
+  /// order a chat template can see (tools, chat_template_kwargs).
+  nlohmann::ordered_json ordered;
 };
 
 /// Reads rows, chosen by extension (case-insensitive): `.jsonl` has one object per line (blank lines
@@ -82,8 +89,9 @@ PromptSplit extract_prompt(const TextOrChat& chosen, const TextOrChat& rejected,
 /// vs conversational is judged from the first row's `chosen` (a list whose first element is an object
 /// with "role", as TRL's is_conversational); prompt, chosen and rejected of every row must be that kind.
 /// Messages must be {role, content} strings with role system, user, assistant or tool. Optional columns:
-/// chat_template_kwargs (an object), ref_chosen_logps + ref_rejected_logps (numbers, on every row or on
-/// none). A `tools` or image column is refused (not supported); other columns are ignored. A null value
+/// chat_template_kwargs (an object), tools (a list, or a JSON string of one; spec §1.2), both in the file's
+/// key order and passed to the chat template, ref_chosen_logps + ref_rejected_logps (numbers, on every row
+/// or on none). An image column is refused (not supported); other columns are ignored. A null value
 /// counts as a missing column, as in a Hugging Face dataset.
 std::vector<PreferenceRow> load_preference_dataset(const std::string& path);
 
