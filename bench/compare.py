@@ -11,6 +11,9 @@ to 1e-4 and the gradient norm to 1e-3 relative; generation: the prefill's last-p
 machine shared with other jobs the wall clock also counts time spent waiting for a core.
 MFU = 6 x params x tokens / step time / sgemm peak (the policy's forward + backward only; the reference
 forward's 2 x params x tokens is not counted), with the higher of the two measured sgemm rates as peak.
+"MFU (CPU time)" is the same count per CPU-second of one thread (median CPU seconds per step / threads)
+against the sgemm rate per CPU-second (its CPU seconds / threads): what the process does with the core
+time it gets, which a machine shared with other jobs disturbs far less than the wall clock.
 """
 import argparse
 import json
@@ -83,6 +86,10 @@ def main():
     sgemm = {impl: load(os.path.join(a.runs, f"sgemm_{impl}.json")) for impl in IMPLS}
     gflops = {impl: 2 * 1024 ** 3 / statistics.median(r["step_s"]) / 1e9 for impl, r in sgemm.items()}
     peak = max(gflops.values()) * 1e9
+    # The sgemm's rate per second of one thread's CPU time, times the threads: its rate on cores it owns.
+    gflops_cpu = {impl: 2 * 1024 ** 3 / (statistics.median(r["step_cpu_s"]) / r["threads"]) / 1e9
+                  for impl, r in sgemm.items() if r.get("step_cpu_s")}
+    peak_cpu = max(gflops_cpu.values(), default=0.0) * 1e9
 
     rows, failures = [], []
     presets = sorted(d for d in os.listdir(a.runs) if os.path.isdir(os.path.join(a.runs, d)))
@@ -108,6 +115,9 @@ def main():
                 row[f"{key}_peak_rss_mb"] = r[impl]["peak_rss_mb"]
                 if workload == "dpo":
                     row[f"{key}_mfu"] = 6 * r[impl]["params"] * r[impl]["tokens_per_step"] / median / peak
+                    if peak_cpu > 0:
+                        thread_s = row[f"{key}_median_cpu_s"] / r[impl]["threads"]
+                        row[f"{key}_mfu_cpu"] = 6 * r[impl]["params"] * r[impl]["tokens_per_step"] / thread_s / peak_cpu
             row["speedup"] = row["trl_tokens_per_s"] / row["peer_tokens_per_s"]
             # CPU seconds per step: on a shared, overloaded machine the wall clock also counts waiting.
             row["speedup_cpu"] = row["peer_median_cpu_s"] / row["trl_median_cpu_s"]
@@ -116,19 +126,22 @@ def main():
             rows.append(row)
 
     results = {"machine": machine(), "command": a.command, "torch": sgemm["trl-host"].get("torch"),
-               "sgemm_gflops": gflops, "mfu_flops": "6 x params x tokens (policy forward + backward; the reference "
+               "sgemm_gflops": gflops, "sgemm_gflops_cpu_time": gflops_cpu, "mfu_flops": "6 x params x tokens (policy forward + backward; the reference "
                                                    "forward is not counted)",
                "rows": rows, "equal_work": not failures, "failures": failures}
     with open(a.out, "w") as f:
         json.dump(results, f, indent=1)
 
-    print(f"sgemm 1024^3: trl-host {gflops['trl-host']:.1f} GFLOP/s, pytorch-eager {gflops['pytorch-eager']:.1f} GFLOP/s")
+    print(f"sgemm 1024^3: trl-host {gflops['trl-host']:.1f} GFLOP/s, pytorch-eager {gflops['pytorch-eager']:.1f} GFLOP/s"
+          + "".join(f"; per CPU time {impl} {g:.1f}" for impl, g in gflops_cpu.items()))
     header = f"{'preset':7} {'workload':9} {'trl tok/s':>10} {'eager tok/s':>11} {'ratio':>6} {'cpu ratio':>9} " \
-             f"{'trl RSS MB':>10} {'eager RSS MB':>12} {'RSS ratio':>9} {'trl MFU':>8} {'eager MFU':>9}"
+             f"{'trl RSS MB':>10} {'eager RSS MB':>12} {'RSS ratio':>9} {'trl MFU':>8} {'eager MFU':>9} {'MFU cpu':>8} {'eager cpu':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
         mfu = (f"{100 * row['trl_mfu']:7.1f}% {100 * row['peer_mfu']:8.1f}%" if "trl_mfu" in row else f"{'':8} {'':9}")
+        if "trl_mfu_cpu" in row:
+            mfu += f" {100 * row['trl_mfu_cpu']:7.1f}% {100 * row['peer_mfu_cpu']:8.1f}%"
         print(f"{row['preset']:7} {row['workload']:9} {row['trl_tokens_per_s']:10.1f} {row['peer_tokens_per_s']:11.1f} "
               f"{row['speedup']:5.2f}x {row['speedup_cpu']:8.2f}x {row['trl_peak_rss_mb']:10.0f} {row['peer_peak_rss_mb']:12.0f} "
               f"{row['rss_ratio']:8.2f}x {mfu}")

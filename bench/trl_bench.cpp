@@ -9,13 +9,16 @@
 #include <time.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
 #include "bench_workloads.h"
@@ -103,6 +106,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", args.warmup, "untimed steps first (the first two are checked)")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", args.threads, "intra-op threads")->check(CLI::PositiveNumber);
   app.add_option("--out", out_path, "result JSON")->required();
+  std::string profile_path;
+  app.add_option("--profile", profile_path,
+                 "also write a Chrome trace of every LibTorch op of the run to this file (bench/profile_ops.py "
+                 "sums it per op); the timings then include the profiler's overhead");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -110,7 +117,12 @@ int main(int argc, char** argv) {
     at::manual_seed(0);
     nlohmann::json out = {{"impl", "trl-host"}, {"workload", args.workload}, {"threads", at::get_num_threads()},
                           {"torch", TORCH_VERSION}};
+    // What host/src/process_defaults.cpp set before libgomp started (or what the caller set).
+    const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+    out["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "unset";
     WorkloadResult result;
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (!profile_path.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);
     if (args.workload == "sgemm") {
       result = run_sgemm(args);
     } else {
@@ -122,6 +134,7 @@ int main(int argc, char** argv) {
       else if (args.workload == "grpo") result = run_grpo(args, inputs);
       else result = run_generate(args, inputs);
     }
+    profile.reset();  // writes the trace
     out["step_s"] = result.step_s;
     out["step_cpu_s"] = result.step_cpu_s;
     if (result.tokens_per_step > 0) out["tokens_per_step"] = result.tokens_per_step;
