@@ -7,9 +7,10 @@
 #include <string>
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include "generation_threads.h"
+#include "token_sampler.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/logits_processors.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -46,6 +47,7 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   }
   c10::InferenceMode inference;
   const c10::Device device = model.device();
+  const ScopedGenerationThreads one_thread(device.is_cpu());  // prefill and decode (generation_threads.h)
   const int64_t capacity = P + params.max_new_tokens;
 
   // Left padding: every row's last prompt token sits at column P - 1, where the first logits are read.
@@ -70,7 +72,7 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   std::vector<int64_t> row_of(static_cast<size_t>(num_prompts));  // batch row -> prompt index
   for (int64_t r = 0; r < num_prompts; ++r) row_of[static_cast<size_t>(r)] = r;
   const at::Tensor ones = at::ones({num_prompts, 1}, ids.options());
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(params.seed);
+  TokenSampler sampler(model, num_prompts, params);
 
   std::unique_ptr<KVCache> cache;
   FullSequence full{ids, mask, P};
@@ -83,9 +85,8 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   }
 
   for (int64_t step = 0; step < params.max_new_tokens; ++step) {
-    const at::Tensor scores = model.logits(hidden).to(at::kFloat);  // (B, V)
-    const at::Tensor next = sample_next_tokens(process_logits(scores, seen, params), params, generator);  // (B)
-    const at::Tensor next_cpu = next.to(at::kCPU);
+    const at::Tensor next_cpu = sampler.next(hidden, seen);  // (B) int64, CPU
+    const at::Tensor next = next_cpu.to(device);
     const int64_t* tokens = next_cpu.data_ptr<int64_t>();
     std::vector<int64_t> keep;
     for (size_t r = 0; r < row_of.size(); ++r) {

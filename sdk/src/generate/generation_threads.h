@@ -1,0 +1,30 @@
+// Private to sdk/src/generate: the thread policy of generate() on the CPU.
+#pragma once
+
+namespace trl {
+
+/// Runs generate()'s forward passes on one intra-op thread (ATen's OpenMP pool) and one BLAS thread
+/// (OpenBLAS' own pool, when the process uses OpenBLAS), restoring both counts when it goes out of scope.
+///
+/// Why: a decode step is a few hundred ops on a handful of rows (8 × 256 floats at the small preset);
+/// with two threads the second one mostly spin-waits at the end of each parallel region, and on a
+/// loaded machine the first one waits at every barrier for its descheduled partner. The prefill
+/// (P times more rows) suffered the same on the 2-core bench machine. Measured there (bench generate,
+/// small preset, 2 threads configured, load average 14-18, CPU seconds per 8 × 128 generated tokens,
+/// docs/performance.md): decode on 2 OpenMP + 2 BLAS threads 16.2 s, decode on 1 + 1 2.3 s, prefill
+/// too on 1 + 1 1.5-1.8 s. The count is process-wide for OpenBLAS, so a BLAS call on another thread
+/// during generate() also runs on one thread.
+class ScopedGenerationThreads {
+ public:
+  /// Switches to one thread each; does nothing when `active` is false (a model on a GPU).
+  explicit ScopedGenerationThreads(bool active);
+  ~ScopedGenerationThreads();
+  ScopedGenerationThreads(const ScopedGenerationThreads&) = delete;
+  ScopedGenerationThreads& operator=(const ScopedGenerationThreads&) = delete;
+
+ private:
+  int saved_intra_op_ = 0;  // ATen's intra-op thread count before, 0 = untouched
+  int saved_blas_ = 0;      // OpenBLAS' thread count before, 0 = untouched (or not OpenBLAS)
+};
+
+}  // namespace trl

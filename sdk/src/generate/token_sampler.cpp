@@ -1,0 +1,79 @@
+// Per-step sampling of generate() into buffers made once per call (token_sampler.h). Letters as there.
+#include "token_sampler.h"
+
+#include <cmath>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "trl/sdk/error.h"
+#include "trl/sdk/generate/logits_processors.h"
+#include "trl/sdk/model/causal_lm.h"
+
+namespace trl {
+namespace {
+
+/// True when process_logits() returns its input unchanged (no processor and no temperature).
+bool no_processor(const SamplingParams& p) {
+  const bool greedy = p.temperature == 0;
+  return p.repetition_penalty == 1.0 &&
+         (greedy || (p.temperature == 1.0 && p.top_k == 0 && p.top_p >= 1.0 && p.min_p <= 0));
+}
+
+}  // namespace
+
+TokenSampler::TokenSampler(const CausalLM& model, int64_t rows, const SamplingParams& params)
+    : model_(model), params_(params), generator_(at::make_generator<at::CPUGeneratorImpl>(params.seed)) {
+  const int64_t V = model.config().vocab_size;
+  const auto cpu_float = at::TensorOptions().dtype(at::kFloat);
+  in_place_ = model.device().is_cpu() && model.dtype() == at::kFloat && no_processor(params);
+  if (in_place_) logits_ = at::empty({rows, V}, cpu_float);
+  if (params.temperature != 0) {
+    probs_ = at::empty({rows, V}, cpu_float);
+    noise_ = at::empty({rows, V}, cpu_float);
+  }
+  tokens_ = at::empty({rows, 1}, cpu_float.dtype(at::kLong));
+}
+
+at::Tensor TokenSampler::scores(const at::Tensor& hidden, const at::Tensor& seen) {
+  if (!in_place_) return process_logits(model_.logits(hidden).to(at::kFloat), seen, params_);
+  // model.logits() is at::linear without bias, i.e. mm(hidden, W^T): the same BLAS call into the buffer.
+  at::Tensor logits = logits_.narrow(0, 0, hidden.size(0));  // (B, V)
+  at::mm_out(logits, hidden, model_.lm_head_weight().t());
+  return logits;
+}
+
+at::Tensor TokenSampler::next(const at::Tensor& hidden, const at::Tensor& seen) {
+  const int64_t B = hidden.size(0);
+  const at::Tensor scores = this->scores(hidden, seen);  // (B, V)
+  at::Tensor tokens = tokens_.narrow(0, 0, B);             // (B, 1)
+  if (params_.temperature == 0) {  // greedy: sample_next_tokens' argmax
+    if (scores.is_cpu()) at::argmax_out(tokens, scores, -1, /*keepdim=*/true);
+    else tokens.copy_(scores.argmax(-1, /*keepdim=*/true));
+    return tokens.squeeze(1);
+  }
+  // sample_next_tokens: softmax on the scores' device, then at::multinomial(probs, 1) on the CPU, whose
+  // one-sample path (LibTorch 1.13, aten/src/ATen/native/Distributions.cpp) is the exponential race
+  // argmax(p / q), q ~ Exp(1) drawn over (B, V) in row-major order: the same draws and the same float
+  // division here, so a seed gives the tokens multinomial gives (tests/unit/generate_test.cpp checks it).
+  at::Tensor probs = probs_.narrow(0, 0, B);  // (B, V) CPU
+  if (scores.is_cpu()) at::_softmax_out(probs, scores, -1, /*half_to_float=*/false);
+  else probs.copy_(scores.softmax(-1));
+  at::Tensor race = noise_.narrow(0, 0, B);  // (B, V) CPU
+  race.exponential_(1.0, generator_);
+  at::div_out(race, probs, race);
+  at::argmax_out(tokens, race, -1, /*keepdim=*/true);
+  // multinomial refuses a NaN probability; a NaN wins argmax, so checking the winners finds every such row.
+  const int64_t* token = tokens.data_ptr<int64_t>();
+  const float* ratio = race.data_ptr<float>();
+  const int64_t V = race.size(1);
+  for (int64_t r = 0; r < B; ++r) {
+    if (std::isnan(ratio[r * V + token[r]]))
+      throw ModelError("generate", "the next-token probabilities of row " + std::to_string(r) +
+                                       " contain NaN (the model's logits are not finite)");
+  }
+  return tokens.squeeze(1);
+}
+
+}  // namespace trl

@@ -1,0 +1,44 @@
+// Private to sdk/src/generate: the per-step sampling of generate() with buffers allocated once per call.
+// Letters: R rows at the start, B rows still running (B <= R), H hidden, V vocab.
+#pragma once
+
+#include <cstdint>
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include "trl/sdk/generate/generator.h"
+
+namespace trl {
+
+class CausalLM;
+
+/// The lm_head projection and one token draw per row, as process_logits() + sample_next_tokens()
+/// compute them (the same ops in the same order, so the same tokens for a seed), but written into
+/// (R, V) buffers made once: fresh 1 MB tensors per step page-faulted on every step (glibc returns
+/// them to the system), about a fifth of a small-preset decode step in `perf`.
+class TokenSampler {
+ public:
+  /// Buffers for `rows` rows of `model`'s vocabulary; draws with a CPU generator seeded with params.seed.
+  TokenSampler(const CausalLM& model, int64_t rows, const SamplingParams& params);
+
+  /// Next token of each row (B) int64 on the CPU, from the last hidden states (B, H) and the
+  /// repetition-penalty mask `seen` (B, V) bool (undefined = none). The result is a view of a buffer
+  /// that the next call overwrites.
+  at::Tensor next(const at::Tensor& hidden, const at::Tensor& seen);
+
+ private:
+  /// Scores (B, V) float32 after the logits processors, on the model's device.
+  at::Tensor scores(const at::Tensor& hidden, const at::Tensor& seen);
+
+  const CausalLM& model_;
+  SamplingParams params_;
+  at::Generator generator_;
+  bool in_place_;         // float32 model on the CPU, no processor active: the buffered path
+  at::Tensor logits_;     // (R, V) float32, model's device, in_place_ only
+  at::Tensor probs_;      // (R, V) float32 CPU, in_place_ only
+  at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws
+  at::Tensor tokens_;     // (R, 1) int64 CPU
+};
+
+}  // namespace trl

@@ -1,0 +1,126 @@
+// generate()'s per-step sampling into preallocated buffers (sdk/src/generate/token_sampler.cpp) and its
+// one-thread policy (generation_threads.cpp): the tokens equal those of the public, allocating path
+// (model.logits + process_logits + sample_next_tokens, i.e. at::multinomial) for a seed, NaN logits are
+// refused, and the caller's thread counts come back afterwards.
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include "model_test_support.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/generate/generator.h"
+#include "trl/sdk/generate/logits_processors.h"
+#include "trl/sdk/model/causal_lm.h"
+
+namespace {
+
+using trl::CausalLM;
+using trl::SamplingParams;
+using trl::testing_support::tiny_model_config;
+
+// Equal-length prompts, so the reference below needs no padding: 3 rows of 5 tokens.
+const std::vector<std::vector<int64_t>> kPrompts = {{5, 9, 14, 3, 8}, {33, 1, 60, 61, 2}, {7, 7, 8, 60, 11}};
+
+/// The allocating path generate() took before its buffers: the whole sequence recomputed each step,
+/// model.logits(), process_logits(), sample_next_tokens() (at::multinomial). (B, N) completions.
+std::vector<std::vector<int64_t>> reference_tokens(const CausalLM& model, const SamplingParams& params) {
+  c10::InferenceMode inference;
+  std::vector<at::Tensor> rows;
+  for (const auto& p : kPrompts) rows.push_back(at::tensor(p, at::kLong));
+  at::Tensor ids = at::stack(rows);  // (B, P)
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(params.seed);
+  std::vector<std::vector<int64_t>> out(kPrompts.size());
+  for (int64_t step = 0; step < params.max_new_tokens; ++step) {
+    const at::Tensor hidden = model.hidden_states(ids).select(1, ids.size(1) - 1);  // (B, H)
+    const at::Tensor scores = trl::process_logits(model.logits(hidden).to(at::kFloat), {}, params);
+    const at::Tensor next = trl::sample_next_tokens(scores, params, generator).contiguous();  // (B)
+    for (size_t r = 0; r < out.size(); ++r) out[r].push_back(next[static_cast<int64_t>(r)].item<int64_t>());
+    ids = at::cat({ids, next.unsqueeze(1)}, 1);
+  }
+  return out;
+}
+
+class GenerateSampler : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(1);
+    // A vocabulary of 300 and large weights: peaked but not one-hot distributions, so a changed draw or
+    // a changed division shows up as a different token within a few steps.
+    model_ = CausalLM::from_config(tiny_model_config("qwen2", {{"initializer_range", 0.5}, {"vocab_size", 300}}), 4);
+  }
+  std::unique_ptr<CausalLM> model_;
+};
+
+TEST_F(GenerateSampler, SampledTokensEqualMultinomialForEverySeed) {
+  SamplingParams params;  // temperature 1, no processor: the buffered path
+  params.max_new_tokens = 24;
+  size_t differing_seeds = 0;
+  std::vector<std::vector<int64_t>> first;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    params.seed = seed;
+    const auto expected = reference_tokens(*model_, params);
+    EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, expected) << "seed " << seed;
+    if (seed == 0) first = expected;
+    else differing_seeds += expected != first;
+  }
+  EXPECT_EQ(differing_seeds, 3u) << "the seeds must give different tokens, or equality proves little";
+}
+
+TEST_F(GenerateSampler, GreedyAndProcessedTokensEqualTheAllocatingPath) {
+  SamplingParams params;
+  params.max_new_tokens = 16;
+  params.temperature = 0;
+  EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, reference_tokens(*model_, params));
+  params.temperature = 0.7;  // processors active: the scores are not written in place
+  params.top_k = 40;
+  params.top_p = 0.9;
+  params.seed = 11;
+  EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, reference_tokens(*model_, params));
+}
+
+TEST_F(GenerateSampler, RefusesNaNLogitsNamingTheRow) {
+  model_->set_requires_grad(false);
+  {
+    c10::InferenceMode inference;
+    for (auto& [name, weight] : model_->named_parameters())
+      if (name == "model.norm.weight") weight.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  SamplingParams params;
+  params.max_new_tokens = 3;
+  try {
+    trl::generate(*model_, kPrompts, params);
+    FAIL() << "NaN logits were sampled from";
+  } catch (const trl::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("row 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(GenerateSampler, RestoresTheCallersThreadCounts) {
+  using GetThreads = int (*)();
+  using SetThreads = void (*)(int);
+  const auto blas_get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  const auto blas_set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const int blas_before = blas_get != nullptr ? blas_get() : 0;
+  if (blas_set != nullptr) blas_set(2);
+  at::set_num_threads(2);
+  SamplingParams params;
+  params.max_new_tokens = 4;
+  const auto two_threads = trl::generate(*model_, kPrompts, params);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  if (blas_get != nullptr) EXPECT_EQ(blas_get(), 2);
+  at::set_num_threads(1);
+  if (blas_set != nullptr) blas_set(blas_before);
+  // The thread count changes nothing in the result.
+  EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, two_threads.completion_ids);
+}
+
+}  // namespace
