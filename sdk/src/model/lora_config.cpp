@@ -26,7 +26,6 @@ struct DefaultOnlyField {
 const std::vector<DefaultOnlyField>& default_only_fields() {
   static const std::vector<DefaultOnlyField> fields = {
       {"fan_in_fan_out", false, "Conv1D-style (in, out) weights"},
-      {"use_dora", false, "DoRA"},
       {"lora_bias", false, "a bias on lora_B"},
       {"modules_to_save", nullptr, "fully trained extra modules"},
       {"layers_to_transform", nullptr, "adapting only some layers"},
@@ -84,15 +83,15 @@ LoraConfig config_from_args(const Args& a, const std::string& where) {
   c.lora_dropout = a.number("lora_dropout");
   c.bias = a.string("bias");
   c.use_rslora = a.boolean("use_rslora");
+  c.use_dora = a.boolean("use_dora");
   c.init_lora_weights = a.value("init_lora_weights");
   const nlohmann::json& init = c.init_lora_weights;
+  // PEFT's other initialisations (pissa, olora, loftq, eva, corda, orthogonal, ...) decompose or fit the base
+  // weights; none is implemented.
   if (!init.is_boolean() && init != "gaussian")
     throw ConfigError(where, "init_lora_weights",
-                      "expected true, false or \"gaussian\" (other PEFT initialisations are not implemented), got " +
-                          init.dump());
-  if (c.bias != "none")
-    throw ConfigError(where, "bias",
-                      "\"" + c.bias + "\" is not implemented (the model's projections train no bias); use \"none\"");
+                      "expected true, false or \"gaussian\" (other PEFT initialisations such as \"pissa\", "
+                      "\"olora\" or \"loftq\" are not implemented), got " + init.dump());
   for (const DefaultOnlyField& field : default_only_fields()) {
     const nlohmann::json& value = a.value(field.name);
     const bool is_default = value == field.default_value || (value.is_null() && field.default_value.is_object());
@@ -127,9 +126,12 @@ ParamTable lora_params() {
   t.add("target_modules", ParamType::object, nullptr,
         "modules to adapt: a list of names (suffix match), \"all-linear\" (all projections but lm_head), a regex "
         "string (full match on e.g. model.layers.0.self_attn.q_proj), or null = q_proj, v_proj");
-  t.add("bias", ParamType::string, "none", "which biases train; only \"none\" is implemented")
+  t.add("bias", ParamType::string, "none",
+        "which base biases train with the adapters: none, all (every bias), lora_only (those of adapted modules)")
       .one_of({"none", "all", "lora_only"});
   t.add("use_rslora", ParamType::boolean, false, "scale by lora_alpha / sqrt(r) instead of lora_alpha / r");
+  t.add("use_dora", ParamType::boolean, false,
+        "DoRA: a trained magnitude per output feature rescales W + scaling·BA (lora_magnitude_vector)");
   t.add("init_lora_weights", ParamType::object, true,
         "true: A kaiming-uniform, B zeros (the adapter starts as a no-op); false: both random; \"gaussian\"");
   t.add("task_type", ParamType::string, nullptr, "PEFT task type; only \"CAUSAL_LM\"");
@@ -204,7 +206,7 @@ nlohmann::json adapter_config_json(const LoraConfig& c) {
                         {"revision", nullptr},
                         {"target_modules", target},
                         {"task_type", "CAUSAL_LM"},
-                        {"use_dora", false},
+                        {"use_dora", c.use_dora},
                         {"use_rslora", c.use_rslora}};
 }
 
