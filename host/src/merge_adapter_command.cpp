@@ -1,6 +1,7 @@
 // `trl-host merge-adapter --model BASE --adapter DIR --out DIR`: folds a PEFT LoRA adapter into its base
-// model (W ← W + scaling · B A, PEFT's merge_and_unload) and writes a plain HF model folder with the
-// tokenizer, which `generate`, `train` and transformers load with no adapter support.
+// model (W ← W + scaling · B A, PEFT's merge_and_unload; DoRA rescales each row by its magnitude; trained
+// biases are copied in) and writes a plain HF model folder with the tokenizer, which `generate`, `train` and
+// transformers load with no adapter support.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -53,8 +54,9 @@ void run_merge(const MergeOptions& o) {
   model->save_pretrained(o.out_dir);
   if (tokenizer != nullptr) tokenizer->save(o.out_dir);
   else log::warn("neither " + o.adapter_dir + " nor " + o.model_dir + " has a tokenizer; " + o.out_dir + " has none");
-  log::info("merged " + o.adapter_dir + " (LoRA r=" + std::to_string(lora.r) + ", scaling " +
-            std::to_string(lora.scaling()) + ") into " + o.model_dir + ": wrote " + o.out_dir);
+  log::info("merged " + o.adapter_dir + " (" + (lora.use_dora ? "DoRA" : "LoRA") + " r=" + std::to_string(lora.r) +
+            ", scaling " + std::to_string(lora.scaling()) + (lora.bias != "none" ? ", trained biases " + lora.bias : "") +
+            ") into " + o.model_dir + ": wrote " + o.out_dir);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // LoRA through the real trl-host, black box: a dpo run with a "peft" block (adapter-only outputs in PEFT's
-// layout, the adapter-off reference), merge-adapter and generate --adapter, a bad peft key, gfpo with a
+// layout, the adapter-off reference), merge-adapter and generate --adapter (plain LoRA, and DoRA with
+// trained biases), a bad peft key, gfpo with a
 // KL term on the adapter-off reference, and bema's PEFT case.
 #include <filesystem>
 #include <fstream>
@@ -88,9 +89,41 @@ TEST_F(LoraCli, UnknownPeftKeyExits2WithSuggestion) {
   const Result r = host({"train", dpo_config("bad", {{"lora_rank", 4}})});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("peft: lora_rank: unknown parameter"), std::string::npos) << r.err;
-  const Result dora = host({"train", dpo_config("dora", {{"use_dora", true}})});
-  EXPECT_EQ(dora.exit_code, 2);
-  EXPECT_NE(dora.err.find("DoRA is not implemented"), std::string::npos) << dora.err;
+  const Result pissa = host({"train", dpo_config("pissa", {{"init_lora_weights", "pissa"}})});
+  EXPECT_EQ(pissa.exit_code, 2);
+  EXPECT_NE(pissa.err.find("peft: init_lora_weights"), std::string::npos) << pissa.err;
+  EXPECT_NE(pissa.err.find("not implemented"), std::string::npos) << pissa.err;
+}
+
+// DoRA with trained biases (bias "all") end to end: the fresh DoRA adapter is the base model (step 1's loss
+// is ln 2), the adapter file holds magnitudes and biases under PEFT's names, and the merged model (DoRA
+// rescaling, trained biases) generates what the base with the adapter applied on the fly generates.
+TEST_F(LoraCli, DpoWithDoraAndTrainedBiasesMergesAndGenerates) {
+  const Result r = host({"train", dpo_config("dora", {{"r", 4}, {"lora_alpha", 8}, {"target_modules", {"q_proj", "v_proj"}},
+                                                      {"use_dora", true}, {"bias", "all"}})});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("uses the trained biases"), std::string::npos) << r.err;  // the reference warning
+  const std::vector<nlohmann::json> lines = read_jsonl(dir_.path("dora/metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NEAR(lines[0]["loss"].get<double>(), std::log(2.0), 1e-6);
+  const std::string adapter = host_process::slurp(dir_.path("dora/adapter_model.safetensors"));
+  EXPECT_NE(adapter.find("model.layers.0.self_attn.q_proj.lora_magnitude_vector"), std::string::npos);
+  EXPECT_NE(adapter.find("model.layers.0.self_attn.q_proj.base_layer.bias"), std::string::npos);
+  EXPECT_NE(adapter.find("model.layers.0.self_attn.k_proj.bias"), std::string::npos);
+  std::ifstream config_in(dir_.path("dora/adapter_config.json"));
+  const nlohmann::json adapter_config = nlohmann::json::parse(config_in);
+  EXPECT_EQ(adapter_config["use_dora"], true);
+  EXPECT_EQ(adapter_config["bias"], "all");
+
+  const Result merge =
+      host({"merge-adapter", "--model", dir_.path("model"), "--adapter", dir_.path("dora"), "--out", dir_.path("merged")});
+  ASSERT_EQ(merge.exit_code, 0) << merge.err;
+  const Result merged = host({"generate", "--model", dir_.path("merged"), "--prompt", "Hi", "--max-new-tokens", "8"});
+  const Result adapted = host({"generate", "--model", dir_.path("model"), "--adapter", dir_.path("dora"), "--prompt",
+                               "Hi", "--max-new-tokens", "8"});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  ASSERT_EQ(adapted.exit_code, 0) << adapted.err;
+  EXPECT_EQ(merged.out, adapted.out);
 }
 
 TEST_F(LoraCli, GfpoWithKlUsesTheAdapterOffReference) {
