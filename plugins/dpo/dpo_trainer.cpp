@@ -126,14 +126,32 @@ at::Tensor predicting_positions(const at::Tensor& hidden) {
 
 }  // namespace
 
+namespace {
+
+// The contiguous share [lo, hi) of `count` items that this rank takes (all of them without a group): the
+// first count % world ranks take one more than the others; a rank may take none.
+std::pair<size_t, size_t> rank_share(size_t count, const dist::ProcessGroup* pg, size_t start = 0) {
+  if (pg == nullptr) return {start, start + count};
+  const size_t world = static_cast<size_t>(pg->world_size()), rank = static_cast<size_t>(pg->rank());
+  const size_t base = count / world, extra = count % world;
+  const size_t lo = start + rank * base + std::min(rank, extra);
+  return {lo, lo + base + (rank < extra ? 1 : 0)};
+}
+
+}  // namespace
+
 void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs) {
   // TRL's precompute pass: the reference (the initial policy unless ref_model is given), without gradient,
   // LD-weighted like the live reference (§1.4), in batches of precompute_ref_batch_size.
   const int64_t batch_size = precompute_ref_batch_size_.value_or(ctx.args.per_device_train_batch_size);
   at::NoGradGuard no_grad;
-  for (size_t start = 0; start < pairs.size(); start += static_cast<size_t>(batch_size)) {
+  // Data parallel: each rank computes a contiguous share [lo, hi) of the pairs, then every rank receives
+  // all of them (docs/distributed.md), so the work is split and every replica holds the same columns.
+  dist::ProcessGroup* const pg = ctx.process_group;
+  const auto [lo, hi] = rank_share(pairs.size(), pg);
+  for (size_t start = lo; start < hi; start += static_cast<size_t>(batch_size)) {
     std::vector<const TokenizedPair*> chunk;
-    for (size_t i = start; i < std::min(pairs.size(), start + static_cast<size_t>(batch_size)); ++i)
+    for (size_t i = start; i < std::min(hi, start + static_cast<size_t>(batch_size)); ++i)
       chunk.push_back(&pairs[i]);
     const PreferenceBatch batch = collate(chunk).to(ctx.device);
     const at::Tensor labels = shifted_labels(batch);
@@ -151,6 +169,18 @@ void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<Tokenized
       pairs[start + i].ref_chosen_logps = logps[i].item<double>();
       pairs[start + i].ref_rejected_logps = logps[b + i].item<double>();
     }
+  }
+  if (pg == nullptr) return;
+  at::Tensor local = at::empty({static_cast<int64_t>(hi - lo), 2}, at::kDouble);  // (pairs of this rank, 2)
+  for (size_t i = lo; i < hi; ++i) {
+    local[static_cast<int64_t>(i - lo)][0] = *pairs[i].ref_chosen_logps;
+    local[static_cast<int64_t>(i - lo)][1] = *pairs[i].ref_rejected_logps;
+  }
+  const at::Tensor all = at::cat(pg->all_gather_rows(local)).contiguous();  // (pairs, 2), in rank order
+  const double* v = all.data_ptr<double>();
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    pairs[i].ref_chosen_logps = v[2 * i];
+    pairs[i].ref_rejected_logps = v[2 * i + 1];
   }
 }
 
@@ -251,16 +281,39 @@ bool DpoTrainer::has_eval_data() const { return !eval_pairs_.empty(); }
 
 void DpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
   // As transformers' evaluation loop: eval_loss is the mean over examples (batches weighted by size);
-  // the DPO metrics are means over batches (TRL's prediction_step appends once per batch).
-  const int64_t batch_size = ctx.args.per_device_eval_batch_size;
+  // the DPO metrics are means over batches (TRL's prediction_step appends once per batch). Data parallel:
+  // an eval batch is world x per_device_eval_batch_size pairs, shared out by rank_share, and its metrics are
+  // gathered over every rank's rows (row means weighted by rows, token metrics summed), so they equal one
+  // process's with the world-size batch (docs/distributed.md).
+  dist::ProcessGroup* const pg = ctx.process_group;
+  const size_t world = pg != nullptr ? static_cast<size_t>(pg->world_size()) : 1;
+  const size_t batch_size = static_cast<size_t>(ctx.args.per_device_eval_batch_size) * world;
   double loss_sum = 0.0;
-  for (size_t start = 0; start < eval_pairs_.size(); start += static_cast<size_t>(batch_size)) {
+  for (size_t start = 0; start < eval_pairs_.size(); start += batch_size) {
+    const auto [lo, hi] = rank_share(std::min(eval_pairs_.size(), start + batch_size) - start, pg, start);
     std::vector<const TokenizedPair*> chunk;
-    for (size_t i = start; i < std::min(eval_pairs_.size(), start + static_cast<size_t>(batch_size)); ++i)
-      chunk.push_back(&eval_pairs_[i]);
+    for (size_t i = lo; i < hi; ++i) chunk.push_back(&eval_pairs_[i]);
+    const double rows = static_cast<double>(chunk.size());
+    // A rank without a pair in this batch runs the batch's first pair with weight 0, so that every rank
+    // makes the same collective with the same metric layout.
+    if (chunk.empty()) chunk.push_back(&eval_pairs_[start]);
     BatchLoss result = batch_loss(ctx, chunk, /*with_token_metrics=*/true);
-    loss_sum += result.loss.loss.item<double>() * static_cast<double>(chunk.size());
-    for (const auto& [name, value] : result.loss.metrics()) metrics.add(name, value);
+    std::vector<std::pair<std::string, at::Tensor>> loss_metrics = result.loss.metrics();
+    double batch_loss_sum = result.loss.loss.item<double>() * rows;
+    if (pg != nullptr) {
+      std::vector<at::Tensor> values{at::tensor({batch_loss_sum, rows}, at::kDouble)};
+      for (const auto& entry : loss_metrics) values.push_back(entry.second.detach().to(at::kDouble).reshape({1}) * rows);
+      values.push_back(result.token_sums.packed().to(at::kCPU, at::kDouble) * (rows > 0 ? 1.0 : 0.0));
+      at::Tensor packed = at::cat(values).contiguous();  // (2 + M + 7,) float64
+      pg->all_reduce_sum(packed);
+      batch_loss_sum = packed[0].item<double>();
+      const at::Tensor total_rows = packed[1];
+      for (size_t i = 0; i < loss_metrics.size(); ++i)
+        loss_metrics[i].second = packed[static_cast<int64_t>(2 + i)] / total_rows;
+      result.token_sums = DpoTokenMetricSums::from_packed(packed.narrow(0, static_cast<int64_t>(2 + loss_metrics.size()), 7));
+    }
+    loss_sum += batch_loss_sum;
+    for (const auto& [name, value] : loss_metrics) metrics.add(name, value);
     for (const auto& [name, value] : result.token_sums.metrics()) metrics.add(name, value);
   }
   metrics.set("loss", loss_sum / static_cast<double>(eval_pairs_.size()));

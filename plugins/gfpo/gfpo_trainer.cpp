@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gfpo_trainer_dist.h"
 #include "gfpo_trainer_loss.h"
 #include "trl/sdk/data/dataset.h"
 #include "trl/sdk/dist/process_group.h"
@@ -84,12 +85,8 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
   const RunConfig& run = ctx.run;
   const std::string& where = args_.where();
   if (run.train_dataset.empty()) throw ConfigError(run.path, "train_dataset", "`train_dataset` is required");
-  // Data parallel needs the rollout gathered across ranks before advantages and filtering (spec §3.2,
-  // §4.3); until that exists, refuse rather than train each rank on partial statistics.
-  if (ctx.process_group != nullptr && ctx.process_group->world_size() > 1)
-    throw ConfigError("environment", "WORLD_SIZE",
-                      "the gfpo trainer runs in a single process for now (data-parallel rollouts are not "
-                      "implemented), got WORLD_SIZE=" + std::to_string(ctx.process_group->world_size()));
+  const int64_t world = ctx.process_group != nullptr ? ctx.process_group->world_size() : 1;
+  num_processes_ = world;
 
   // Rewards first: resolving the configuration checks reward_weights against their number.
   rewards_ = make_reward_set(ctx.components, run);
@@ -97,11 +94,12 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
   geometry.per_device_train_batch_size = ctx.args.per_device_train_batch_size;
   geometry.per_device_eval_batch_size = ctx.args.per_device_eval_batch_size;
   geometry.gradient_accumulation_steps = ctx.args.gradient_accumulation_steps;
-  geometry.num_processes = 1;
+  geometry.num_processes = world;
   geometry.evaluates = run.eval_dataset.has_value() && ctx.args.eval_strategy != "no";
   config_ = resolve_grpo_config(args_, geometry, rewards_.functions.size());
   for (const std::string& warning : config_.warnings) log::warn(where + ": " + warning);
   loss_config_ = GrpoLossConfig::from(config_);
+  if (world > 1) check_data_parallel(config_, world, run.path);
 
   // GFPO's constructor rules (spec §4.1): R without a filter is an error; a filter without R is ignored.
   const bool has_filter = !run.group_filter.is_null();
@@ -145,7 +143,10 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
     log::warn(run.path + ": ref_model is not loaded: beta is 0, so the loss has no KL term");
   }
 
-  completions_log_ = CompletionsLog(ctx.args.output_dir.empty() ? "" : ctx.args.output_dir + "/completions.jsonl");
+  // Rank 0 alone writes the log (it receives every rank's rows).
+  const bool is_main = ctx.process_group == nullptr || ctx.process_group->is_main();
+  completions_log_ =
+      CompletionsLog(ctx.args.output_dir.empty() || !is_main ? "" : ctx.args.output_dir + "/completions.jsonl");
   log::info("gfpo: " + std::to_string(train_prompts_.size()) + " training prompts" +
             (run.eval_dataset ? ", " + std::to_string(eval_prompts_.size()) + " eval prompts" : std::string()) +
             "; " + std::to_string(sampler_->prompts_per_generation()) + " prompts x " +
@@ -163,6 +164,7 @@ LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradi
   s.temperature = config_.temperature;
   s.num_items_in_batch = num_items_in_batch;
   s.gradient_accumulation_steps = gradient_accumulation_steps;
+  s.num_processes = num_processes_;
   return s;
 }
 
@@ -171,49 +173,90 @@ LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradi
 void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, Metrics& metrics) {
   const int64_t G = config_.num_generations;
   const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
+  dist::ProcessGroup* const pg = ctx.process_group;
+  const int64_t rank = pg != nullptr ? pg->rank() : 0;
 
-  // 1. Sample G completions per prompt (all of them: the filter comes after scoring, spec §4.2).
-  SamplingParams params = sampling_;
-  params.seed = generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::train, generation);
+  // 1. Sample G completions per prompt (all of them: the filter comes after scoring, spec §4.2), for this
+  // rank's whole groups: its slice [lo, hi) of the generation batch. Each group is sampled with a seed of its
+  // own, from (seed, generation, the group's place in the whole batch), so that the completions do not
+  // depend on how many ranks share the batch (docs/distributed.md).
+  const std::vector<int64_t> local_rows = sampler_->local_generation_rows(generation, rank, num_processes_);
+  const int64_t n_local = static_cast<int64_t>(local_rows.size());
+  const int64_t lo = rank * n_local;
+  std::vector<uint64_t> group_seeds;
+  for (int64_t k = 0; k < n_local / G; ++k)
+    group_seeds.push_back(
+        generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::train, generation, lo / G + k));
   const Rollout rollout =
-      generate_rollout(ctx.model, ctx.tokenizer, train_prompts_, sampler_->generation_rows(generation), params, step);
-  const size_t N = rollout.completion_ids.size();
+      generate_group_rollouts(ctx.model, ctx.tokenizer, train_prompts_, local_rows, G, group_seeds, sampling_, step);
 
-  // 2. Score, filter (training only), advantages.
-  const at::Tensor rewards_per_func = score_rewards(rewards_, rollout.input);  // (N, F)
+  // 2. Score locally, gather the rewards (spec §3.2 "Gathering"), then filter (training only) and compute
+  // the advantages on the whole batch, on every rank, exactly as one process does. A filter sees every
+  // rank's groups (spec §4.3).
+  const at::Tensor rewards_per_func = gather_rows(pg, score_rewards(rewards_, rollout.input));  // (N, F)
+  RewardInput gathered_input;
+  if (pg != nullptr && filtering()) gathered_input = gather_reward_input(pg, rollout.input);
+  const RewardInput& batch_input = pg != nullptr && filtering() ? gathered_input : rollout.input;
   const ScoredRows scored =
       filtering() ? score_filtered(rewards_per_func, config_.reward_weights, rewards_.names, G, config_.scale_rewards,
-                                   *filter_, *config_.num_remains_in_group, rollout.input)
+                                   *filter_, *config_.num_remains_in_group, batch_input)
                   : score_unfiltered(rewards_per_func, config_.reward_weights, rewards_.names, G,
                                      config_.scale_rewards, config_.multi_objective_aggregation);
 
-  // 3. Masks and token counts. dapo's N: the kept rows' masked lengths when filtering (spec §4.4), else the
-  // raw total generated (taken before truncation masking, as TRL).
+  // 3. Masks and token counts over the whole batch (every rank's lengths). dapo's N: the kept rows' masked
+  // lengths when filtering (spec §4.4), else the raw total generated (taken before truncation masking, as TRL).
+  std::vector<int64_t> lengths;
+  std::vector<bool> truncated;
+  {
+    at::Tensor local = at::empty({n_local, 2}, at::kLong);  // (n_local, 2): length, truncated
+    for (int64_t i = 0; i < n_local; ++i) {
+      local[i][0] = static_cast<int64_t>(rollout.completion_ids[static_cast<size_t>(i)].size());
+      local[i][1] = rollout.truncated[static_cast<size_t>(i)] ? 1 : 0;
+    }
+    const at::Tensor all = gather_rows(pg, local).contiguous();  // (N, 2)
+    const int64_t* v = all.data_ptr<int64_t>();
+    for (int64_t i = 0; i < all.size(0); ++i) {
+      lengths.push_back(v[2 * i]);
+      truncated.push_back(v[2 * i + 1] != 0);
+    }
+  }
+  const std::vector<int64_t> batch_rows = pg != nullptr ? sampler_->generation_rows(generation) : local_rows;
+  const size_t N = lengths.size();
   std::vector<bool> mask_out(N, false);
   double raw_tokens = 0.0, attended_tokens = 0.0;
   for (size_t i = 0; i < N; ++i) {
-    mask_out[i] = config_.mask_truncated_completions && rollout.truncated[i];
-    const double length = static_cast<double>(rollout.completion_ids[i].size());
+    mask_out[i] = config_.mask_truncated_completions && truncated[i];
+    const double length = static_cast<double>(lengths[i]);
     raw_tokens += length;
-    attended_tokens += static_cast<double>(train_prompts_[static_cast<size_t>(rollout.prompt_rows[i])].ids.size()) +
+    attended_tokens += static_cast<double>(train_prompts_[static_cast<size_t>(batch_rows[i])].ids.size()) +
                        (mask_out[i] ? 0.0 : length);
   }
   double num_items = raw_tokens;
   if (scored.filtered) {
     num_items = 0.0;
     for (int64_t r : scored.kept_rows)
-      if (!mask_out[static_cast<size_t>(r)]) num_items += static_cast<double>(rollout.completion_ids[static_cast<size_t>(r)].size());
+      if (!mask_out[static_cast<size_t>(r)]) num_items += static_cast<double>(lengths[static_cast<size_t>(r)]);
   }
   num_tokens_ += attended_tokens;
 
   // 4. Generation metrics (on all N rows, spec §4.2) and scoring metrics (on the kept rows).
-  add_all(metrics, completion_metrics(rollout.completion_ids, rollout.truncated));
+  add_all(metrics, completion_length_metrics(lengths, truncated));
   add_all(metrics, scored.metrics);
   metrics.set("num_tokens", num_tokens_);
 
+  // This rank's kept rows (local indices) and their advantages, in the kept order: TRL's local slice.
+  const std::vector<double> kept_advantages = to_doubles(scored.advantages.advantages);  // (K,)
+  std::vector<int64_t> local_kept;
+  std::vector<double> advantages;
+  for (size_t j = 0; j < scored.kept_rows.size(); ++j) {
+    const int64_t r = scored.kept_rows[j];
+    if (r < lo || r >= lo + n_local) continue;
+    local_kept.push_back(r - lo);
+    advantages.push_back(kept_advantages[j]);
+  }
+
   // 5. The buffer: kept rows shuffled (seeded by the generation) and cut into steps_per_generation parts.
-  const std::vector<double> advantages = to_doubles(scored.advantages.advantages);  // (K,)
-  const int64_t K = static_cast<int64_t>(scored.kept_rows.size());
+  const int64_t K = static_cast<int64_t>(local_kept.size());
   buffer_ = GenerationBuffer{};
   buffer_.generation = generation;
   buffer_.num_items_in_batch = num_items;
@@ -223,10 +266,10 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
     std::vector<bool> masked;
     std::vector<double> adv;
     for (int64_t j : picks) {
-      const size_t row = static_cast<size_t>(scored.kept_rows[static_cast<size_t>(j)]);
+      const size_t row = static_cast<size_t>(local_kept[static_cast<size_t>(j)]);
       prompts.push_back(train_prompts_[static_cast<size_t>(rollout.prompt_rows[row])].ids);
       completions.push_back(rollout.completion_ids[row]);
-      masked.push_back(mask_out[row]);
+      masked.push_back(mask_out[static_cast<size_t>(lo) + row]);
       adv.push_back(advantages[static_cast<size_t>(j)]);
     }
     MicroBatch batch = collate_rows(prompts, completions, masked, adv, sampling_.pad_token_id, ctx.device);
@@ -243,16 +286,18 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
     buffer_.chunks.push_back(std::move(batch));
   }
 
-  // 6. The completions log: every row, kept or not, with its rewards and advantage.
+  // 6. The completions log: every row, kept or not, with its rewards and advantage; rank 0 gets all ranks'.
   const std::vector<double> weighted = to_doubles(weighted_reward_sum(rewards_per_func, config_.reward_weights));
   const at::Tensor rpf = rewards_per_func.to(at::kCPU, at::kDouble).contiguous();  // (N, F)
   const double* reward = rpf.data_ptr<double>();
   const size_t F = rewards_.names.size();
   std::vector<nlohmann::json> advantage_of(N, nullptr);
-  for (int64_t j = 0; j < K; ++j) advantage_of[static_cast<size_t>(scored.kept_rows[static_cast<size_t>(j)])] = advantages[static_cast<size_t>(j)];
+  for (size_t j = 0; j < scored.kept_rows.size(); ++j)
+    advantage_of[static_cast<size_t>(scored.kept_rows[j])] = kept_advantages[j];
   std::vector<nlohmann::json> rows;
-  rows.reserve(N);
-  for (size_t i = 0; i < N; ++i) {
+  rows.reserve(static_cast<size_t>(n_local));
+  for (size_t l = 0; l < static_cast<size_t>(n_local); ++l) {
+    const size_t i = static_cast<size_t>(lo) + l;  // the row in the whole batch
     nlohmann::json per_function = nlohmann::json::object();
     bool any = false;
     for (size_t f = 0; f < F; ++f) {
@@ -261,15 +306,16 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
       any = any || !std::isnan(v);
     }
     rows.push_back({{"generation", generation},
-                    {"prompt", rollout.input.prompts[i]},
-                    {"completion", rollout.input.completions[i]},
+                    {"prompt", rollout.input.prompts[l]},
+                    {"completion", rollout.input.completions[l]},
                     {"rewards", per_function},
                     {"reward", any ? number_or_null(weighted[i]) : nlohmann::json(nullptr)},
                     {"advantage", advantage_of[i]},
                     {"kept", !advantage_of[i].is_null()},
-                    {"length", rollout.completion_ids[i].size()},
-                    {"truncated", static_cast<bool>(rollout.truncated[i])}});
+                    {"length", lengths[i]},
+                    {"truncated", static_cast<bool>(truncated[i])}});
   }
+  rows = gather_json_rows(pg, std::move(rows));
   if (config_.log_completions) {
     const size_t shown = std::min(N, static_cast<size_t>(config_.num_completions_to_print.value_or(static_cast<int64_t>(N))));
     for (size_t i = 0; i < shown; ++i) log::info("gfpo completion: " + rows[i].dump());
@@ -293,7 +339,10 @@ at::Tensor GfpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_in
       buffer_.chunks[static_cast<size_t>(sampler_->chunk_index(micro_step) % static_cast<int64_t>(buffer_.chunks.size()))];
   const GrpoLossOutput out =
       micro_batch_loss(ctx.model, batch, loss_settings(buffer_.num_items_in_batch, ctx.args.gradient_accumulation_steps));
-  add_loss_metrics(metrics, out);
+  if (ctx.process_group != nullptr)
+    add_all(metrics, gather_loss_metrics(*ctx.process_group, loss_config_, batch, out));
+  else
+    add_loss_metrics(metrics, out);
   return out.loss;
 }
 
@@ -308,43 +357,84 @@ void GfpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
 bool GfpoTrainer::has_eval_data() const { return !eval_prompts_.empty(); }
 
 void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
-  // Eval batches of per_device_eval_batch_size rows: whole groups of num_generations_eval completions, in
-  // dataset order, never filtered (spec §4.2), no buffering; GA is 1 and dapo's N is the batch's own.
+  // Eval batches of per_device_eval_batch_size rows per rank: whole groups of num_generations_eval
+  // completions, in dataset order, never filtered (spec §4.2), no buffering; GA is 1 and dapo's N is the
+  // batch's own. Over several ranks a batch's prompts are shared out (rank_share), every prompt sampled
+  // with its own seed, and the rewards, lengths and loss metrics gathered: the metrics are those of one
+  // process running batches of world x per_device_eval_batch_size rows.
+  dist::ProcessGroup* const pg = ctx.process_group;
+  const int64_t rank = pg != nullptr ? pg->rank() : 0;
   const int64_t G = config_.eval_num_generations();
-  const int64_t prompts_per_batch = std::max<int64_t>(1, ctx.args.per_device_eval_batch_size / G);
+  const int64_t prompts_per_batch = std::max<int64_t>(1, ctx.args.per_device_eval_batch_size * num_processes_ / G);
   const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
   const int64_t n = static_cast<int64_t>(eval_prompts_.size());
   double loss_sum = 0.0, rows_seen = 0.0;
-  for (int64_t start = 0, batch_index = 0; start < n; start += prompts_per_batch, ++batch_index) {
+  for (int64_t start = 0; start < n; start += prompts_per_batch) {
+    const int64_t count = std::min(n, start + prompts_per_batch) - start;
+    const auto [first, last] = rank_share(start, count, rank, num_processes_);
     std::vector<int64_t> rows;
-    for (int64_t p = start; p < std::min(n, start + prompts_per_batch); ++p) rows.insert(rows.end(), G, p);
-    SamplingParams params = sampling_;
-    params.seed = generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::eval, step, batch_index);
-    const Rollout rollout = generate_rollout(ctx.model, ctx.tokenizer, eval_prompts_, rows, params, step);
-    const at::Tensor rewards_per_func = score_rewards(rewards_, rollout.input);
+    std::vector<uint64_t> seeds;
+    for (int64_t p = first; p < last; ++p) {
+      rows.insert(rows.end(), static_cast<size_t>(G), p);
+      seeds.push_back(generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::eval, step, p));
+    }
+    const Rollout rollout = generate_group_rollouts(ctx.model, ctx.tokenizer, eval_prompts_, rows, G, seeds, sampling_, step);
+    const int64_t F = static_cast<int64_t>(rewards_.functions.size());
+    const at::Tensor local_rewards = rows.empty() ? at::zeros({0, F}, at::kDouble) : score_rewards(rewards_, rollout.input);
+    const at::Tensor rewards_per_func = gather_rows(pg, local_rewards);  // (rows of the batch, F)
     const ScoredRows scored = score_unfiltered(rewards_per_func, config_.reward_weights, rewards_.names, G,
                                                config_.scale_rewards, config_.multi_objective_aggregation);
+    const int64_t lo = (first - start) * G;  // this rank's first row in the batch
+
+    // Lengths of the whole batch: completions/* and dapo's N (raw tokens, before truncation masking).
+    std::vector<int64_t> lengths;
+    std::vector<bool> truncated;
+    {
+      at::Tensor local = at::empty({static_cast<int64_t>(rows.size()), 2}, at::kLong);  // (rows, 2)
+      for (size_t i = 0; i < rows.size(); ++i) {
+        local[static_cast<int64_t>(i)][0] = static_cast<int64_t>(rollout.completion_ids[i].size());
+        local[static_cast<int64_t>(i)][1] = rollout.truncated[i] ? 1 : 0;
+      }
+      const at::Tensor all = gather_rows(pg, local).contiguous();  // (batch rows, 2)
+      const int64_t* v = all.data_ptr<int64_t>();
+      for (int64_t i = 0; i < all.size(0); ++i) {
+        lengths.push_back(v[2 * i]);
+        truncated.push_back(v[2 * i + 1] != 0);
+      }
+    }
+    double raw_tokens = 0.0;
+    for (int64_t length : lengths) raw_tokens += static_cast<double>(length);
 
     std::vector<std::vector<int64_t>> prompts;
     std::vector<bool> masked;
-    double raw_tokens = 0.0;
+    const std::vector<double> all_advantages = to_doubles(scored.advantages.advantages);
+    std::vector<double> advantages;
     for (size_t i = 0; i < rows.size(); ++i) {
       prompts.push_back(eval_prompts_[static_cast<size_t>(rows[i])].ids);
       masked.push_back(config_.mask_truncated_completions && rollout.truncated[i]);
-      raw_tokens += static_cast<double>(rollout.completion_ids[i].size());
+      advantages.push_back(all_advantages[static_cast<size_t>(lo) + i]);
     }
-    MicroBatch batch = collate_rows(prompts, rollout.completion_ids, masked, to_doubles(scored.advantages.advantages),
-                                    sampling_.pad_token_id, ctx.device);
-    if (reference_)
+    MicroBatch batch = collate_rows(prompts, rollout.completion_ids, masked, advantages, sampling_.pad_token_id, ctx.device);
+    if (reference_ && batch.rows() > 0)
       batch.ref_logps = reference_->run(
           [&](const CausalLM& ref) { return completion_logps_no_grad(ref, batch, config_.temperature); });
     const GrpoLossOutput out = micro_batch_loss(ctx.model, batch, loss_settings(raw_tokens, 1));
 
+    // transformers' evaluation loop weighs each rank's loss by its rows (gathered per example).
     loss_sum += out.loss.item<double>() * static_cast<double>(rows.size());
     rows_seen += static_cast<double>(rows.size());
-    add_all(metrics, completion_metrics(rollout.completion_ids, rollout.truncated));
+    add_all(metrics, completion_length_metrics(lengths, truncated));
     add_all(metrics, scored.metrics);
-    add_loss_metrics(metrics, out);
+    if (pg != nullptr)
+      add_all(metrics, gather_loss_metrics(*pg, loss_config_, batch, out));
+    else
+      add_loss_metrics(metrics, out);
+  }
+  if (pg != nullptr) {
+    at::Tensor totals = at::tensor({loss_sum, rows_seen}, at::kDouble);  // (2,)
+    pg->all_reduce_sum(totals);
+    loss_sum = totals[0].item<double>();
+    rows_seen = totals[1].item<double>();
   }
   // transformers' evaluation loop: the loss is the mean over examples.
   metrics.set("loss", rows_seen > 0 ? loss_sum / rows_seen : 0.0);
@@ -356,15 +446,20 @@ CausalLM* GfpoTrainer::ref_model() { return reference_ != nullptr ? reference_->
 // ---- checkpoints ---------------------------------------------------------------------------------------
 
 void GfpoTrainer::save_state(TrainerContext&, const std::string& checkpoint_dir) const {
+  // Over several ranks each holds its own share of the buffer and rank 0 alone writes the checkpoint, so no
+  // buffer is saved: a run resumed mid-window regenerates that batch (a warning says so). With
+  // gradient_accumulation_steps a multiple of steps_per_generation x num_iterations (the default) every
+  // checkpoint falls on a generation boundary and nothing is lost (docs/distributed.md).
+  const int64_t saved_generation = num_processes_ > 1 ? -1 : buffer_.generation;
   const nlohmann::json state = {{"num_tokens", num_tokens_},
-                                {"buffer_generation", buffer_.generation},
+                                {"buffer_generation", saved_generation},
                                 {"completions_log", completions_log_.state()}};
   std::ofstream out(checkpoint_dir + "/" + kStateFile);
   out << state.dump() << "\n";
   if (!out) throw CheckpointError(checkpoint_dir, std::string("cannot write ") + kStateFile);
   // The generation in use, so that a resumed run trains on exactly the same rows, old and reference
   // log-probs (regenerating with the newer weights would sample different completions).
-  if (buffer_.generation >= 0) save_buffer(buffer_, checkpoint_dir + "/" + kBufferFile);
+  if (saved_generation >= 0) save_buffer(buffer_, checkpoint_dir + "/" + kBufferFile);
 }
 
 void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_dir) {

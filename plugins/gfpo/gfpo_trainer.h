@@ -13,7 +13,9 @@
 // (forward and loss), gfpo_trainer_log (completion metrics, completions.jsonl).
 //
 // Resume is exact: the buffer in use is saved with every checkpoint (gfpo_buffer.safetensors) and every
-// generation is seeded from (seed, generation index). The one exception is a stateful group filter (the
+// group of a generation is sampled in its own generate() call seeded from (seed, generation index, the
+// group's place in the generation batch), which also makes N data-parallel ranks sample exactly what one
+// process samples (gfpo_trainer_dist.h, docs/distributed.md). The one exception is a stateful group filter (the
 // built-in adaptive_difficulty keeps a history of group means): its state lives in the filter and is not
 // checkpointed, so a resumed run starts it afresh.
 #pragma once
@@ -85,6 +87,7 @@ class GfpoTrainer : public Trainer {
   bool needs_old_logps_ = false;
   GenerationBuffer buffer_;
   CompletionsLog completions_log_;
+  int64_t num_processes_ = 1;  ///< data-parallel ranks (WORLD_SIZE)
   double num_tokens_ = 0.0;  ///< TRL's num_input_tokens_seen: prompt + completion tokens attended so far
 };
 

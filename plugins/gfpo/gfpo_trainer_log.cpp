@@ -31,11 +31,19 @@ LengthStats stats_of(const std::vector<double>& lengths) {
 
 std::vector<std::pair<std::string, double>> completion_metrics(const std::vector<std::vector<int64_t>>& completion_ids,
                                                                const std::vector<bool>& truncated) {
-  TRL_INTERNAL_ASSERT(completion_ids.size() == truncated.size(), "one truncation flag per completion");
+  std::vector<int64_t> lengths;
+  lengths.reserve(completion_ids.size());
+  for (const auto& ids : completion_ids) lengths.push_back(static_cast<int64_t>(ids.size()));
+  return completion_length_metrics(lengths, truncated);
+}
+
+std::vector<std::pair<std::string, double>> completion_length_metrics(const std::vector<int64_t>& lengths,
+                                                                      const std::vector<bool>& truncated) {
+  TRL_INTERNAL_ASSERT(lengths.size() == truncated.size(), "one truncation flag per completion");
   std::vector<double> all, terminated;
   double clipped = 0.0;
-  for (size_t i = 0; i < completion_ids.size(); ++i) {
-    const double length = static_cast<double>(completion_ids[i].size());
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    const double length = static_cast<double>(lengths[i]);
     all.push_back(length);
     if (truncated[i]) clipped += 1.0;
     else terminated.push_back(length);

@@ -17,6 +17,9 @@ namespace trl::gfpo {
 /// that ended with EOS (all 0 when none did). Measured on the unfiltered batch (spec §4.2).
 std::vector<std::pair<std::string, double>> completion_metrics(const std::vector<std::vector<int64_t>>& completion_ids,
                                                                const std::vector<bool>& truncated);
+/// completion_metrics from the completion lengths alone (a data-parallel job gathers only the lengths).
+std::vector<std::pair<std::string, double>> completion_length_metrics(const std::vector<int64_t>& lengths,
+                                                                      const std::vector<bool>& truncated);
 
 /// output_dir/completions.jsonl: at each logging step, the rows of the newest generation batch not yet
 /// written, one JSON object per completion: {"step", "generation", "prompt", "completion", "rewards":

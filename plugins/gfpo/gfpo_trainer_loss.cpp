@@ -45,7 +45,7 @@ GrpoLossOutput micro_batch_loss(const CausalLM& model, const MicroBatch& batch, 
   inputs.entropies = stats.entropy;
   inputs.num_items_in_batch = settings.num_items_in_batch;
   inputs.gradient_accumulation_steps = settings.gradient_accumulation_steps;
-  inputs.num_processes = 1;
+  inputs.num_processes = settings.num_processes;
   return grpo_loss(settings.loss, inputs);
 }
 

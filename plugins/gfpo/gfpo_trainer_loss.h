@@ -31,6 +31,7 @@ struct LossSettings {
   double temperature = 1.0;                 ///< divides the logits (as at sampling time)
   double num_items_in_batch = 1.0;          ///< dapo's N for the whole generation batch
   int64_t gradient_accumulation_steps = 1;  ///< GA in training, 1 in evaluation
+  int64_t num_processes = 1;                ///< data-parallel ranks: dapo divides N by it (spec §3.4)
 };
 
 /// The GRPO loss of one micro-batch of `model` (grpo_loss with the buffered old and reference log-probs;

@@ -147,4 +147,29 @@ Rollout generate_rollout(const CausalLM& model, const Tokenizer& tokenizer, cons
   return out;
 }
 
+Rollout generate_group_rollouts(const CausalLM& model, const Tokenizer& tokenizer,
+                                const std::vector<PromptExample>& prompts, const std::vector<int64_t>& prompt_rows,
+                                int64_t group_size, const std::vector<uint64_t>& group_seeds, SamplingParams params,
+                                int64_t global_step) {
+  TRL_INTERNAL_ASSERT(group_size >= 1 && prompt_rows.size() == group_seeds.size() * static_cast<size_t>(group_size),
+                      "one seed per group of group_size rows");
+  Rollout out;
+  out.input.global_step = global_step;
+  for (size_t k = 0; k < group_seeds.size(); ++k) {
+    const auto first = prompt_rows.begin() + static_cast<std::ptrdiff_t>(k * static_cast<size_t>(group_size));
+    params.seed = group_seeds[k];
+    Rollout group = generate_rollout(model, tokenizer, prompts, std::vector<int64_t>(first, first + group_size), params,
+                                     global_step);
+    auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    append(out.prompt_rows, group.prompt_rows);
+    append(out.completion_ids, group.completion_ids);
+    append(out.truncated, group.truncated);
+    append(out.input.prompts, group.input.prompts);
+    append(out.input.completions, group.input.completions);
+    append(out.input.completion_ids, group.input.completion_ids);
+    append(out.input.columns, group.input.columns);
+  }
+  return out;
+}
+
 }  // namespace trl::gfpo

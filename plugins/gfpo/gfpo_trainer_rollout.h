@@ -71,4 +71,14 @@ struct Rollout {
 Rollout generate_rollout(const CausalLM& model, const Tokenizer& tokenizer, const std::vector<PromptExample>& prompts,
                          const std::vector<int64_t>& prompt_rows, const SamplingParams& params, int64_t global_step);
 
+/// generate_rollout for whole groups: `prompt_rows` holds consecutive groups of `group_size` rows, and
+/// group k is sampled in its own generate() call seeded with `group_seeds[k]`. A completion then depends
+/// only on its prompt and its group's seed, never on which other prompts share the batch, so a
+/// data-parallel job that splits the prompts over ranks samples exactly what one process samples
+/// (docs/distributed.md). The results are concatenated in row order.
+Rollout generate_group_rollouts(const CausalLM& model, const Tokenizer& tokenizer,
+                                const std::vector<PromptExample>& prompts, const std::vector<int64_t>& prompt_rows,
+                                int64_t group_size, const std::vector<uint64_t>& group_seeds, SamplingParams params,
+                                int64_t global_step);
+
 }  // namespace trl::gfpo

@@ -98,6 +98,42 @@ TEST_F(Distributed, TwoRanksTrainAsOneRankWithTheDoubleBatch) {
   EXPECT_NE(resume.err.find("written by 2 process(es), resumed with 1"), std::string::npos) << resume.err;
 }
 
+// Evaluation and precompute_ref_log_probs are shared out over the ranks and gathered: the precomputed
+// reference columns, the eval loss and every eval metric of 2 ranks x 2 pairs equal 1 rank x 4 pairs.
+TEST_F(Distributed, EvaluationAndPrecomputedReferenceMatchOneRank) {
+  // A reference unlike the policy: at step 1 the rewards are then not float32 noise (policy == reference
+  // gives rewards of +-1e-7 whose sign, hence rewards/accuracies, depends on the batch shapes).
+  const Result ref = host({"init-model", "--preset", "tiny", "--out", dir_.path("ref"), "--seed", "2"});
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  nlohmann::json config = nlohmann::json::parse(host_process::slurp(config_path()));
+  config["ref_model"] = dir_.path("ref");
+  config["eval_dataset"] = std::string(TRL_TEST_DATA_DIR) + "/../examples/data/prefs_eval.jsonl";
+  config["args"].update({{"eval_strategy", "steps"}, {"eval_steps", 3}, {"precompute_ref_log_probs", true},
+                         {"save_steps", 0}});
+  const std::string path = dir_.path("eval.json");
+  std::ofstream(path) << config.dump(2);
+  const Result one = host({"train", path, "--set", "args.per_device_train_batch_size=4", "--set",
+                           "args.per_device_eval_batch_size=4", "--set", "args.output_dir=" + dir_.path("one")});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const Result two = host({"launch", "--nproc-per-node", "2", "--master-port", "0", "train", path, "--set",
+                           "args.per_device_train_batch_size=2", "--set", "args.per_device_eval_batch_size=2", "--set",
+                           "args.output_dir=" + dir_.path("two")});
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const std::vector<nlohmann::json> a = read_jsonl(dir_.path("one/metrics.jsonl"));
+  const std::vector<nlohmann::json> b = read_jsonl(dir_.path("two/metrics.jsonl"));
+  ASSERT_EQ(a.size(), 5u);  // three steps, the evaluation at step 3, the summary
+  ASSERT_EQ(b.size(), 5u) << two.err;
+  ASSERT_TRUE(a[3].contains("eval_loss") && a[3].contains("eval_rewards/accuracies")) << a[3].dump();
+  for (size_t line = 0; line < a.size(); ++line) {
+    for (const auto& [key, value] : a[line].items()) {
+      if (key.find("runtime") != std::string::npos || key.find("per_second") != std::string::npos) continue;
+      ASSERT_TRUE(b[line].contains(key)) << key << " missing from the 2-rank line " << line;
+      const double x = value.get<double>(), y = b[line][key].get<double>();
+      EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(x))) << key << " on line " << line;
+    }
+  }
+}
+
 // kill -9 of rank 1 mid-run: rank 0's next collective fails at once (its peer's sockets close), the
 // launcher reports both, and the job exits non-zero well within 30 s.
 TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
@@ -147,6 +183,122 @@ TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
   EXPECT_NE(log.find("rank 1 (pid " + std::to_string(rank1) + ") was killed by signal 9"), std::string::npos) << log;
   EXPECT_TRUE(std::regex_search(log, std::regex("distributed: rank 0 of 2: [a-z_ ]+ failed"))) << log;  // rank 0's own error
   EXPECT_EQ(log.find("terminating the remaining"), std::string::npos) << log;
+}
+
+// gfpo over ranks (docs/distributed.md): each rank generates the whole groups of its own prompts, every
+// group sampled with its own seed, and the rewards, lengths and loss metrics are gathered, so 2 ranks x 1
+// prompt (G 4 rows each) train as 1 rank x 2 prompts: the same completions, losses, metrics, eval metrics
+// and final weights. scale_rewards "batch" needs the gathered rewards (its std spans the whole batch),
+// beta the reference model on every rank; a second case filters the groups (GFPO, token_efficiency). The
+// tiny random model writes 8 bytes of noise: the length penalty in characters (U+FFFD for a broken byte
+// sequence) is what varies within a group.
+class DistributedGfpo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Result init = host({"init-model", "--preset", "tiny", "--out", dir_.path("model"), "--seed", "3"});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    std::ofstream prompts(dir_.path("prompts.jsonl"));
+    for (int i = 0; i < 8; ++i)
+      prompts << nlohmann::json{{"prompt", "What is " + std::to_string(i) + " plus 1? "}, {"answer", i + 1}}.dump() << "\n";
+    std::ofstream eval(dir_.path("eval.jsonl"));
+    for (int i = 0; i < 4; ++i)
+      eval << nlohmann::json{{"prompt", "Add " + std::to_string(i) + " and 2: "}, {"answer", i + 2}}.dump() << "\n";
+  }
+  std::string write_config(const std::string& name, const nlohmann::json& extra_args, const nlohmann::json& filter) {
+    nlohmann::json args = {{"max_steps", 3},           {"num_generations", 4},   {"max_completion_length", 8},
+                           {"learning_rate", 1e-3},    {"logging_steps", 1},     {"save_steps", 0},
+                           {"seed", 11},               {"num_threads", 1},       {"beta", 0.04},
+                           {"scale_rewards", "batch"}, {"eval_strategy", "steps"}, {"eval_steps", 3}};
+    args.update(extra_args);
+    nlohmann::json config = {{"trainer", "gfpo"},
+                             {"model", dir_.path("model")},
+                             {"train_dataset", dir_.path("prompts.jsonl")},
+                             {"eval_dataset", dir_.path("eval.jsonl")},
+                             {"reward_funcs",
+                              {{{"name", "accuracy"}, {"args", {{"column", "answer"}}}},
+                               {{"name", "length_penalty"}, {"args", {{"max_length", 16}, {"unit", "characters"}}}}}},
+                             {"args", args}};
+    if (!filter.is_null()) config["group_filter"] = filter;
+    const std::string path = dir_.path(name + ".json");
+    std::ofstream(path) << config.dump(2);
+    return path;
+  }
+  // Trains `config` once in one process with 8 rows per device and once over 2 ranks with 4 each.
+  void run_both(const std::string& config, const std::string& one, const std::string& two) {
+    const Result a = host({"train", config, "--set", "args.per_device_train_batch_size=8", "--set",
+                           "args.per_device_eval_batch_size=8", "--set", "args.output_dir=" + dir_.path(one)});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    const Result b = host({"launch", "--nproc-per-node", "2", "--master-port", "0", "train", config, "--set",
+                           "args.per_device_train_batch_size=4", "--set", "args.per_device_eval_batch_size=4", "--set",
+                           "args.output_dir=" + dir_.path(two)});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+  }
+  // Every numeric entry of every metrics.jsonl line agrees (runtimes aside), and so do the final weights.
+  void expect_same_run(const std::string& one, const std::string& two, size_t lines) {
+    const std::vector<nlohmann::json> a = read_jsonl(dir_.path(one + "/metrics.jsonl"));
+    const std::vector<nlohmann::json> b = read_jsonl(dir_.path(two + "/metrics.jsonl"));
+    ASSERT_EQ(a.size(), lines);
+    ASSERT_EQ(b.size(), lines);
+    for (size_t line = 0; line < lines; ++line) {
+      for (const auto& [key, value] : a[line].items()) {
+        if (key.find("runtime") != std::string::npos || key.find("per_second") != std::string::npos) continue;
+        ASSERT_TRUE(b[line].contains(key)) << key << " missing from the 2-rank line " << line;
+        const double x = value.get<double>(), y = b[line][key].get<double>();
+        EXPECT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(x))) << key << " on line " << line;
+      }
+      EXPECT_EQ(a[line].size(), b[line].size()) << b[line].dump();
+    }
+    const trl::SafetensorsFile wa(dir_.path(one + "/model.safetensors"));
+    const trl::SafetensorsFile wb(dir_.path(two + "/model.safetensors"));
+    const trl::SafetensorsFile w0(dir_.path("model/model.safetensors"));
+    double moved = 0.0;
+    for (const auto& entry : wa.entries()) {
+      const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
+      EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
+      moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
+    }
+    EXPECT_GT(moved, 1e-4);  // it did train
+    // Rank 0 logs every rank's completions, the same ones one process sampled.
+    const std::vector<nlohmann::json> ca = read_jsonl(dir_.path(one + "/completions.jsonl"));
+    const std::vector<nlohmann::json> cb = read_jsonl(dir_.path(two + "/completions.jsonl"));
+    ASSERT_EQ(ca.size(), cb.size());
+    for (size_t i = 0; i < ca.size(); ++i) {
+      EXPECT_EQ(ca[i]["completion"], cb[i]["completion"]) << "row " << i;
+      EXPECT_EQ(ca[i]["kept"], cb[i]["kept"]) << "row " << i;
+    }
+  }
+  Result host(const std::vector<std::string>& args) { return host_process::run(dir_.path(), args); }
+  host_process::TempDir dir_{"dist-gfpo"};
+};
+
+TEST_F(DistributedGfpo, TwoRanksTrainAndEvaluateAsOneRankWithTheDoubleBatch) {
+  const std::string config = write_config("grpo", nlohmann::json::object(), nullptr);
+  run_both(config, "one", "two");
+  expect_same_run("one", "two", 5);  // three steps, the eval at step 3, the summary
+  const std::vector<nlohmann::json> b = read_jsonl(dir_.path("two/metrics.jsonl"));
+  for (const char* key : {"reward_std", "kl", "entropy", "completions/mean_length", "num_tokens"})
+    EXPECT_TRUE(b[2].contains(key)) << key << " not logged: " << b[2].dump();
+  EXPECT_TRUE(b[3].contains("eval_loss") && b[3].contains("eval_reward")) << b[3].dump();
+  // 2 prompts x 4 completions per step, every one counted once: prompt and completion tokens.
+  EXPECT_GT(b[0]["num_tokens"].get<double>(), 8.0);
+}
+
+TEST_F(DistributedGfpo, GroupFilterOverRanksKeepsWhatOneRankKeeps) {
+  const std::string config =
+      write_config("gfpo", {{"num_remains_in_group", 2}, {"eval_strategy", "no"}}, {{"name", "token_efficiency"}});
+  run_both(config, "one", "two");
+  expect_same_run("one", "two", 4);
+  size_t kept = 0;
+  for (const nlohmann::json& row : read_jsonl(dir_.path("two/completions.jsonl"))) kept += row["kept"].get<bool>();
+  EXPECT_EQ(kept, 3u * 2u * 2u);  // 3 steps x 2 prompts x R 2
+}
+
+TEST_F(DistributedGfpo, RefusesGroupsSplitAcrossRanks) {
+  const std::string config = write_config("split", nlohmann::json::object(), nullptr);
+  const Result r = host({"launch", "--nproc-per-node", "2", "--master-port", "0", "train", config, "--set",
+                         "args.per_device_train_batch_size=2", "--set", "args.output_dir=" + dir_.path("split")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("must be a multiple of num_generations (4)"), std::string::npos) << r.err;
 }
 
 }  // namespace

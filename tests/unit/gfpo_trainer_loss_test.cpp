@@ -68,11 +68,12 @@ TEST(GfpoTrainerLoss, AllTruncatedAndMaskedTrainsNothing) {
 TEST(GfpoTrainerLoss, MixedTruncationStillTrainsWithTheMask) {
   // spec §5 item 15, second half: with some completions terminated by EOS, training updates the weights.
   at::set_num_threads(1);
-  Harness h({{"mask_truncated_completions", true}, {"max_steps", 2}, {"max_completion_length", 3},
+  Harness h({{"mask_truncated_completions", true}, {"max_steps", 2}, {"max_completion_length", 8},
              {"per_device_train_batch_size", 16}},
             /*prompts=*/8);
   {
-    // Make EOS likely (logit 40x that of token 'a'), so that some rows end early and some do not.
+    // Make EOS likely (logit 40x that of token 'a'), so that some rows end early and some do not. Every group
+    // is sampled in its own generate() call (per-group seeds): within 3 tokens no row ended, within 8 some do.
     const at::NoGradGuard no_grad;
     at::Tensor w = h.model->lm_head_weight();
     w[gfpo_test::kEos].copy_(w['a'] * 40.0);
