@@ -89,8 +89,11 @@ TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
   const std::vector<std::string> common = {"dpo", "--model_name_or_path", path("model"), "--dataset_name", kTrainData,
                                            "--max_steps", "1", "--per_device_train_batch_size", "2",
                                            "--save_steps", "0", "--num_threads", "1", "--max_length", "32"};
+  // Absolute paths: flags resolve against the current directory, which is not the suite's folder.
   std::vector<std::string> quiet = common;
-  for (const char* word : {"--output_dir", "quiet", "--logging_dir", "quiet-tb"}) quiet.emplace_back(word);
+  for (const std::string& word : {std::string("--output_dir"), path("quiet"), std::string("--logging_dir"),
+                                  path("quiet-tb")})
+    quiet.push_back(word);
   const Result none = host(quiet);
   ASSERT_EQ(none.exit_code, 0) << none.err;
   EXPECT_TRUE(fs::exists(path("quiet/metrics.jsonl")));
@@ -99,8 +102,9 @@ TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
   EXPECT_EQ(none.err.find("TensorBoard"), std::string::npos) << none.err;
 
   std::vector<std::string> all = common;
-  for (const char* word : {"--output_dir", "all", "--report_to", "all", "--logging_dir"}) all.emplace_back(word);
-  all.push_back(path("all-tb"));
+  for (const std::string& word : {std::string("--output_dir"), path("all"), std::string("--report_to"),
+                                  std::string("all"), std::string("--logging_dir"), path("all-tb")})
+    all.push_back(word);
   const Result to_all = host(all);
   ASSERT_EQ(to_all.exit_code, 0) << to_all.err;
   EXPECT_FALSE(fs::exists(path("all/runs")));
@@ -109,7 +113,9 @@ TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
   EXPECT_EQ(status, 0) << out;
 
   std::vector<std::string> wandb = common;
-  for (const char* word : {"--output_dir", "wandb", "--report_to", "tensorboard", "wandb"}) wandb.emplace_back(word);
+  for (const std::string& word : {std::string("--output_dir"), path("wandb"), std::string("--report_to"),
+                                  std::string("tensorboard"), std::string("wandb")})
+    wandb.push_back(word);
   const Result refused = host(wandb);
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("report_to: \"wandb\" is a transformers integration that trl-host does not include; "
@@ -163,16 +169,19 @@ TEST_F(Ecosystem, PlotErrorsExit2) {
 }
 
 TEST_F(Ecosystem, FlagsJsonAndYamlResolveToTheSameRunConfig) {
-  const Result flags = host({"dpo", "--model_name_or_path", "models/tiny", "--dataset_name", kTrainData,
-                             "--output_dir", "out", "--beta", "0.2", "--loss_type", "sigmoid", "--max_steps", "7",
+  // Absolute model and output paths: flags resolve against the current directory and config files
+  // against their own folder, so relative ones would (rightly) differ between the forms.
+  const std::string model = path("models/tiny"), out = path("out");
+  const Result flags = host({"dpo", "--model_name_or_path", model, "--dataset_name", kTrainData,
+                             "--output_dir", out, "--beta", "0.2", "--loss_type", "sigmoid", "--max_steps", "7",
                              "--learning_rate", "5e-4", "--callbacks", "bema", "--print-config"});
   ASSERT_EQ(flags.exit_code, 0) << flags.err;
   const std::string json = write("run.json", nlohmann::json({{"trainer", "dpo"},
-                                                             {"model", "models/tiny"},
+                                                             {"model", model},
                                                              {"train_dataset", kTrainData},
                                                              {"callbacks", {{{"name", "bema"}}}},
                                                              {"args",
-                                                              {{"output_dir", "out"},
+                                                              {{"output_dir", out},
                                                                {"beta", 0.2},
                                                                {"loss_type", {"sigmoid"}},
                                                                {"max_steps", 7},
@@ -181,16 +190,16 @@ TEST_F(Ecosystem, FlagsJsonAndYamlResolveToTheSameRunConfig) {
   const Result from_json = host({"train", json, "--print-config"});
   ASSERT_EQ(from_json.exit_code, 0) << from_json.err;
   EXPECT_EQ(nlohmann::json::parse(flags.out), nlohmann::json::parse(from_json.out));
-  const std::string yaml = write("run.yaml", "trainer: dpo\nmodel: models/tiny\ntrain_dataset: " + kTrainData +
-                                                 "\ncallbacks:\n  - name: bema\nargs:\n  output_dir: out\n"
+  const std::string yaml = write("run.yaml", "trainer: dpo\nmodel: " + model + "\ntrain_dataset: " + kTrainData +
+                                                 "\ncallbacks:\n  - name: bema\nargs:\n  output_dir: " + out + "\n"
                                                  "  beta: 0.2\n  loss_type: [sigmoid]\n  max_steps: 7\n"
                                                  "  learning_rate: 5e-4\n");
   const Result from_yaml = host({"train", yaml, "--print-config"});
   ASSERT_EQ(from_yaml.exit_code, 0) << from_yaml.err;
   EXPECT_EQ(nlohmann::json::parse(from_yaml.out), nlohmann::json::parse(from_json.out));
   // A flat TRL-style YAML through --config, a flag overriding one of its values.
-  const std::string flat = write("trl.yaml", "model_name_or_path: models/tiny\ndataset_name: " + kTrainData +
-                                                 "\noutput_dir: out\nbeta: 0.9\nloss_type: sigmoid\nmax_steps: 7\n"
+  const std::string flat = write("trl.yaml", "model_name_or_path: " + model + "\ndataset_name: " + kTrainData +
+                                                 "\noutput_dir: " + out + "\nbeta: 0.9\nloss_type: sigmoid\nmax_steps: 7\n"
                                                  "learning_rate: 5.0e-4\ncallbacks: [bema]\n");
   const Result from_flat = host({"dpo", "--config", flat, "--beta", "0.2", "--print-config"});
   ASSERT_EQ(from_flat.exit_code, 0) << from_flat.err;
