@@ -7,8 +7,18 @@
 #include <exception>
 #include <sstream>
 
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include "component_catalog.h"
 #include "plugin_discovery.h"
 #include "plugin_loader.h"
+#include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
 
 namespace trl::host {
 namespace {
@@ -155,6 +165,61 @@ ProbeOutcome probe_plugin(const std::string& exe, const std::string& path, const
   outcome.passed = clean_exit && child.exit_code == kExitOk;
   for (const ProbeStep& s : outcome.steps) outcome.passed = outcome.passed && s.pass;
   return outcome;
+}
+
+double train_probe_timeout_s() {
+  const char* text = std::getenv("TRL_PLUGIN_PROBE_TIMEOUT");
+  if (text != nullptr) {
+    char* end = nullptr;
+    const double value = std::strtod(text, &end);
+    if (end != text && *end == '\0' && value > 0) return value;
+    log::warn(std::string("TRL_PLUGIN_PROBE_TIMEOUT='") + text + "' is not a positive number of seconds; using 120");
+  }
+  return 120.0;
+}
+
+void probe_before_loading(const ComponentCatalog& catalog,
+                          const std::vector<std::pair<ComponentKind, std::string>>& components,
+                          const CommonOptions& common, const std::string& where) {
+  // Files already probed by this process (the dpo|gfpo aliases read the trainer's parameters first).
+  static std::mutex mutex;
+  static std::set<std::string> probed;
+  std::vector<const PluginCandidate*> todo;
+  for (const auto& [kind, name] : components) {
+    const PluginCandidate* candidate = nullptr;
+    try {
+      candidate = &catalog.locate(kind, name, where, to_string(kind));
+    } catch (const Error&) {
+      continue;  // unknown or refused: building it reports that, with the usual message and exit code
+    }
+    // The plugins shipped with trl-host (the folder next to the executable) are built and tested with it;
+    // a probe of each would add a process start (about 1-2 s of CPU) to every run for nothing.
+    if (candidate->origin == "default") continue;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (probed.count(candidate->path) == 0 && std::find(todo.begin(), todo.end(), candidate) == todo.end())
+      todo.push_back(candidate);
+  }
+  if (todo.empty()) return;
+  const std::string exe = boost::dll::program_location().string();
+  const double timeout_s = train_probe_timeout_s();
+  for (const PluginCandidate* c : todo) {
+    const ProbeOutcome outcome = probe_plugin(exe, c->path, common, timeout_s);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      probed.insert(c->path);
+    }
+    const ChildResult& child = outcome.child;
+    // Exit 0 (loads) or 3 (a step failed and said why) are the probe's own answers; anything else is
+    // the plugin taking its process down.
+    const bool died = !child.exited || child.timed_out || (child.exit_code != kExitOk && child.exit_code != kExitPlugin);
+    if (!died) continue;
+    const ProbeStep& step = outcome.steps.back();
+    std::string message = step.message;
+    for (const std::string& line : step.stderr_tail) message += "; stderr: " + line;
+    throw PluginError(c->name.empty() ? c->path : c->name, "loading " + c->path + " (probed in a child process first)",
+                      step.step + ": " + message + "; not loaded into this run (`trl-host plugins check " + c->path +
+                          "` shows every step)");
+  }
 }
 
 }  // namespace trl::host

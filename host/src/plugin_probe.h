@@ -5,12 +5,14 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "child_process.h"
 #include "cli.h"
+#include "trl/sdk/plugin.h"
 
 namespace trl::host {
 
@@ -40,5 +42,23 @@ int run_plugin_probe(const CommonOptions& common, const std::string& path, int r
 /// child's fate ("killed by signal 11 (Segmentation fault)", "timed out after 30 s and was killed").
 ProbeOutcome probe_plugin(const std::string& exe, const std::string& path, const CommonOptions& common,
                           double timeout_s);
+
+class ComponentCatalog;
+
+/// Seconds a plugin's probe may take before `train` calls it hung: TRL_PLUGIN_PROBE_TIMEOUT when set to a
+/// positive number, else 120 (generous: a false "hung" on a loaded machine would end a good run).
+double train_probe_timeout_s();
+
+/// For `train` and its aliases, before any plugin code runs in the host: probes, each in a child process
+/// (probe_plugin), the plugin files that provide `components` ((kind, name) pairs: the trainer, callbacks,
+/// rewards, group filter of the run), each file once per process; the plugins of the default folder next
+/// to the executable (shipped and tested with trl-host) are not probed. A probe process that was killed by a
+/// signal, exited abnormally or timed out throws PluginError naming the plugin, the step and the child's
+/// fate (exit code 3): loaded in-process, that plugin would have crashed or hung the run. A probe that
+/// failed cleanly (a step reported its error) throws nothing: the in-process load then reports that error
+/// exactly as without a probe. Names no usable plugin declares are skipped (building them reports them).
+void probe_before_loading(const ComponentCatalog& catalog,
+                          const std::vector<std::pair<ComponentKind, std::string>>& components,
+                          const CommonOptions& common, const std::string& where);
 
 }  // namespace trl::host

@@ -1,6 +1,7 @@
 // Run-config reading and checking (see run_config.h).
 #include "run_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 
 namespace trl::host {
 namespace {
+namespace fs = std::filesystem;
 
 const std::vector<std::string>& top_level_keys() {
   static const std::vector<std::string> keys = {"trainer",     "model",    "ref_model",    "train_dataset",
@@ -42,6 +44,18 @@ bool is_yaml(const std::string& path, const std::string& text) {
   if (ends_with(".json")) return false;
   const size_t first = text.find_first_not_of(" \t\r\n");
   return first == std::string::npos || text[first] != '{';
+}
+
+nlohmann::json parse_json(const std::string& text, const std::string& path) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(path + ":" + line_column(text, e.byte > 0 ? e.byte - 1 : 0), "",
+                      std::string("invalid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. out_of_range.406 for a number past double's range (1e999): still the config's fault.
+    throw ConfigError(path, "", std::string("invalid JSON: ") + e.what());
+  }
 }
 
 nlohmann::json parse_value(const std::string& text) {
@@ -106,7 +120,60 @@ nlohmann::json list_of_specs(const nlohmann::json& config, const std::string& ke
   return v;
 }
 
+// Keys whose string values are file or folder paths (see resolve_config_paths). The top level also holds
+// the TRL-style flat names that `trl-host dpo|gfpo --config` accepts.
+const std::vector<std::string>& top_level_path_keys() {
+  static const std::vector<std::string> keys = {"model",        "model_name_or_path", "ref_model",
+                                                "train_dataset", "eval_dataset",      "dataset_name",
+                                                "output_dir",   "resume_from_checkpoint", "logging_dir"};
+  return keys;
+}
+const std::vector<std::string>& args_path_keys() {
+  static const std::vector<std::string> keys = {"output_dir", "resume_from_checkpoint", "logging_dir"};
+  return keys;
+}
+
+void resolve_path_value(nlohmann::json& object, const std::string& key, const fs::path& folder) {
+  if (!object.contains(key) || !object.at(key).is_string()) return;  // a wrong type is parse_run_config's to report
+  const std::string text = object.at(key).get<std::string>();
+  // "last" is resume_from_checkpoint's keyword for the newest checkpoint in output_dir, not a folder.
+  if (text.empty() || (key == "resume_from_checkpoint" && text == "last")) return;
+  const fs::path path(text);
+  if (path.is_absolute()) return;
+  object[key] = (folder / path).lexically_normal().string();
+}
+
+// A folder's or file's absence as the error a loader would raise, with the key and the config named.
+std::string missing(const std::string& what, const std::string& key, const RunConfig& run) {
+  return "no such " + what + " (\"" + key + "\" of " + run.path +
+         "; a relative path in a config file is relative to the file's folder, on the command line to the "
+         "current directory)";
+}
+
 }  // namespace
+
+void resolve_config_paths(nlohmann::json& document, const std::string& config_path) {
+  if (!document.is_object()) return;
+  fs::path folder;
+  try {
+    folder = fs::absolute(fs::path(config_path)).parent_path();
+  } catch (const fs::filesystem_error& e) {
+    throw ConfigError(config_path, "", std::string("cannot resolve the folder of the config file: ") + e.what());
+  }
+  for (const std::string& key : top_level_path_keys()) resolve_path_value(document, key, folder);
+  if (document.contains("args") && document.at("args").is_object())
+    for (const std::string& key : args_path_keys()) resolve_path_value(document["args"], key, folder);
+}
+
+void check_input_paths(const RunConfig& run) {
+  std::error_code ec;
+  if (!fs::is_directory(run.model, ec)) throw ModelError(run.model, missing("model folder", "model", run));
+  if (run.ref_model && !fs::is_directory(*run.ref_model, ec))
+    throw ModelError(*run.ref_model, missing("model folder", "ref_model", run));
+  if (!fs::exists(run.train_dataset, ec)) throw DataError(run.train_dataset, 0, missing("file", "train_dataset", run));
+  if (run.eval_dataset && !fs::exists(*run.eval_dataset, ec))
+    throw DataError(*run.eval_dataset, 0, missing("file", "eval_dataset", run));
+}
 
 RunConfig parse_run_config(const nlohmann::json& config, const std::string& path) {
   if (!config.is_object()) throw ConfigError(path, "", "expected a JSON object at the top level");
@@ -147,16 +214,14 @@ nlohmann::json read_config_document(const std::string& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string text = buffer.str();
-  if (is_yaml(path, text)) return parse_yaml(text, path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ":" + line_column(text, e.byte > 0 ? e.byte - 1 : 0), "",
-                      std::string("invalid JSON: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    // e.g. out_of_range.406 for a number past double's range (1e999): still the config's fault.
-    throw ConfigError(path, "", std::string("invalid JSON: ") + e.what());
+  nlohmann::json document;
+  if (is_yaml(path, text)) {
+    document = parse_yaml(text, path);
+  } else {
+    document = parse_json(text, path);
   }
+  resolve_config_paths(document, path);
+  return document;
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "component_catalog.h"
 #include "host_setup.h"
+#include "plugin_probe.h"
 #include "run_config.h"
 #include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
@@ -25,6 +26,20 @@ c10::ScalarType parse_dtype(const std::string& name) {
   if (name == "bfloat16") return c10::kBFloat16;
   if (name == "float16") return c10::kHalf;
   return c10::kFloat;
+}
+
+// The components a run builds, as (kind, name): the plugins to probe before loading any of them.
+std::vector<std::pair<ComponentKind, std::string>> components_of(const RunConfig& run) {
+  std::vector<std::pair<ComponentKind, std::string>> out = {{ComponentKind::trainer, run.trainer}};
+  auto add = [&out](ComponentKind kind, const nlohmann::json& spec) {
+    if (spec.is_string()) out.emplace_back(kind, spec.get<std::string>());
+    if (spec.is_object() && spec.contains("name") && spec.at("name").is_string())
+      out.emplace_back(kind, spec.at("name").get<std::string>());
+  };
+  for (const nlohmann::json& spec : run.callbacks) add(ComponentKind::callback, spec);
+  for (const nlohmann::json& spec : run.reward_funcs) add(ComponentKind::reward, spec);
+  add(ComponentKind::group_filter, run.group_filter);
+  return out;
 }
 
 struct TrainOptions {
@@ -50,11 +65,16 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
 
 int run_training(const CommonOptions& common, const RunConfig& run) {
   ComponentCatalog catalog(common);
+  // A plugin that crashes, aborts or hangs at load is found in a child process and reported (exit 3)
+  // instead of taking the run down with it.
+  probe_before_loading(catalog, components_of(run), common, run.path);
   BuiltTrainer built = catalog.make_trainer(run.trainer, run.raw.value("args", nlohmann::json::object()), run.path);
   const TrainingArguments args = TrainingArguments::from_args(built.args);
   std::vector<std::unique_ptr<Callback>> callbacks;
   for (size_t i = 0; i < run.callbacks.size(); ++i)
     callbacks.push_back(catalog.make_callback(run.callbacks[i], run.path + ": callbacks[" + std::to_string(i) + "]"));
+  // After the usage checks above (exit 2), before anything heavy: a missing input named with its key.
+  check_input_paths(run);
 
   // A data-parallel rank when the environment says so (RANK, WORLD_SIZE, ...: `trl-host launch` or torchrun).
   const std::unique_ptr<dist::ProcessGroup> process_group = dist::ProcessGroup::from_environment();

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "component_catalog.h"
 #include "host_setup.h"
+#include "plugin_probe.h"
 #include "run_config.h"
 #include "trl/sdk/error.h"
 #include "trl_flags.h"
@@ -62,6 +63,7 @@ int run_trl_flags(const CommonOptions& main_common, const std::string& trainer, 
   const std::string where = options.config.empty() ? "trl-host " + trainer : options.config;
   // The trainer's own parameters and TrainingArguments: the names a flag may take.
   ComponentCatalog catalog(common);
+  probe_before_loading(catalog, {{ComponentKind::trainer, trainer}}, common, where);  // see run_training
   const ParamTable params = catalog.param_table(ComponentKind::trainer, trainer, where, "trainer");
   const RunConfig run =
       parse_run_config(run_config_from_trl_flags(trainer, document, options.config, flags, params), where);

@@ -35,8 +35,10 @@ TEST_F(RunConfigFile, ReadsTopLevelKeys) {
   write(kValid);
   trl::RunConfig run = trl::host::load_run_config(path_, {});
   EXPECT_EQ(run.trainer, "dpo");
-  EXPECT_EQ(run.model, "m");
-  EXPECT_EQ(run.train_dataset, "d.jsonl");
+  // Relative paths are the config file's folder's (resolve_config_paths).
+  const fs::path folder = fs::path(path_).parent_path();
+  EXPECT_EQ(run.model, (folder / "m").string());
+  EXPECT_EQ(run.train_dataset, (folder / "d.jsonl").string());
   EXPECT_FALSE(run.ref_model.has_value());
   EXPECT_TRUE(run.callbacks.is_array());
 }

@@ -62,7 +62,7 @@ callbacks:
 )");
   EXPECT_EQ(trl::host::read_config_document(yaml), trl::host::read_config_document(json));
   const trl::RunConfig run = trl::host::load_run_config(yaml, {"args.beta=0.2"});
-  EXPECT_EQ(run.model, "models/tiny");
+  EXPECT_EQ(run.model, (dir_ / "models/tiny").string());  // relative to the config file's folder
   EXPECT_DOUBLE_EQ(run.raw["args"]["beta"].get<double>(), 0.2);
   EXPECT_TRUE(run.raw["args"]["max_steps"].is_number_integer());
 }
