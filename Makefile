@@ -47,8 +47,10 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # The fast suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build dir (docs/reliability.md).
+# -O1 as the sanitizers' docs advise: good stack traces, and a shorter compile of ~230 units than -O3.
 asan-test: deps
-	cmake -S . -B build-asan $(CMAKE_FLAGS) -DTRL_SANITIZE=address,undefined -DTRL_BUILD_BENCH=OFF
+	cmake -S . -B build-asan $(CMAKE_FLAGS) -DTRL_SANITIZE=address,undefined -DTRL_BUILD_BENCH=OFF \
+	  "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELEASE=-O1 -DNDEBUG"
 	bash -c '. tests/sanitizers/env.sh && cmake --build build-asan -j $(JOBS) && cd build-asan && ctest --output-on-failure -j $(JOBS) -LE "slow|fuzz"'
 
 install: build
