@@ -45,7 +45,7 @@ class Ecosystem : public ::testing::Test {
                                             kTrainData, "--output_dir", path("run"), "--max_steps", "4",
                                             "--per_device_train_batch_size", "4", "--learning_rate", "1e-3",
                                             "--logging_steps", "1", "--save_steps", "0", "--num_threads", "1",
-                                            "--max_length", "64", "--report_to", "tensorboard"}));
+                                            "--max_length", "64"}));  // report_to defaults to "all"
   }
   static void TearDownTestSuite() {
     train_.reset();
@@ -83,7 +83,7 @@ TEST_F(Ecosystem, FlagsRunTrainsAndTensorBoardEqualsMetricsJsonl) {
   EXPECT_NE(out.find("ok: 5 events"), std::string::npos) << out;
 }
 
-// report_to as transformers >= 5: "none" by default, so logging_dir alone writes nothing; "all" writes to
+// report_to as transformers: "none" writes no events even with logging_dir; "all" writes to
 // logging_dir; an integration trl-host lacks is a config error (exit 2) before any work.
 TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
   const std::vector<std::string> common = {"dpo", "--model_name_or_path", path("model"), "--dataset_name", kTrainData,
@@ -91,8 +91,8 @@ TEST_F(Ecosystem, ReportToAndLoggingDirAsTransformers) {
                                            "--save_steps", "0", "--num_threads", "1", "--max_length", "32"};
   // Absolute paths: flags resolve against the current directory, which is not the suite's folder.
   std::vector<std::string> quiet = common;
-  for (const std::string& word : {std::string("--output_dir"), path("quiet"), std::string("--logging_dir"),
-                                  path("quiet-tb")})
+  for (const std::string& word : {std::string("--output_dir"), path("quiet"), std::string("--report_to"),
+                                  std::string("none"), std::string("--logging_dir"), path("quiet-tb")})
     quiet.push_back(word);
   const Result none = host(quiet);
   ASSERT_EQ(none.exit_code, 0) << none.err;

@@ -177,10 +177,11 @@ std::string report_to_error(const nlohmann::json& value) {
   return "no error";
 }
 
-// transformers >= 5: report_to defaults to "none"; "all" = every installed integration (here: tensorboard).
-TEST(TrainingArgumentsReportTo, DefaultsToNoneAsTransformers) {
-  EXPECT_TRUE(report_to(nullptr).report_to.empty());
-  EXPECT_FALSE(report_to(nullptr).reports_to("tensorboard"));
+// report_to defaults to "all" as in transformers 4.x (every installed integration, here: tensorboard), so
+// every run writes TensorBoard events; "none" turns them off.
+TEST(TrainingArgumentsReportTo, DefaultsToAllAsTransformers4) {
+  EXPECT_EQ(report_to(nullptr).report_to, std::vector<std::string>{"tensorboard"});
+  EXPECT_TRUE(report_to(nullptr).reports_to("tensorboard"));
   EXPECT_FALSE(report_to(nullptr).logging_dir.has_value());
   EXPECT_TRUE(report_to("none").report_to.empty());
   EXPECT_TRUE(report_to(nlohmann::json::array()).report_to.empty());

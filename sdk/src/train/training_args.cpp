@@ -50,8 +50,9 @@ ParamTable training_arguments_params() {
       .one_of({"float32", "bfloat16", "float16"});
   p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = OMP_NUM_THREADS if set, else every physical core")
       .at_least(0);
-  // transformers >= 5 defaults report_to to "none" (4.x: "all"); parse_report_to checks the names.
-  p.add("report_to", T::string_list, nlohmann::json::array({"none"}),
+  // Default "all" as transformers 4.x (5.x: "none"): every run writes TensorBoard events, which issue 11
+  // asks of the host; parse_report_to checks the names.
+  p.add("report_to", T::string_list, nlohmann::json::array({"all"}),
         "Where logs go besides metrics.jsonl: \"tensorboard\", \"all\" (= tensorboard) or \"none\"")
       .accept_single();
   p.add("logging_dir", T::string, nullptr,

@@ -48,7 +48,7 @@ struct TrainingArguments {
   std::string torch_dtype = "float32";            ///< compute dtype of the policy: float32 | bfloat16 | float16
   int64_t num_threads = 0;                        ///< LibTorch intra-op threads; 0 = OMP_NUM_THREADS, else physical cores
   /// Integrations that receive the logs besides metrics.jsonl, as transformers normalises report_to:
-  /// "all" becomes every integration trl-host has ({"tensorboard"}), "none" (the default) becomes empty.
+  /// "all" (the default) becomes every integration trl-host has ({"tensorboard"}), "none" becomes empty.
   std::vector<std::string> report_to;
   /// TensorBoard folder; unset = TENSORBOARD_LOGGING_DIR if set, else output_dir/runs/<Mon DD_HH-MM-SS>_<host>.
   std::optional<std::string> logging_dir;
