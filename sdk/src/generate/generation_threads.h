@@ -10,10 +10,12 @@ namespace trl {
 /// with two threads the second one mostly spin-waits at the end of each parallel region, and on a
 /// loaded machine the first one waits at every barrier for its descheduled partner. The prefill
 /// (P times more rows) suffered the same on the 2-core bench machine. Measured there (bench generate,
-/// small preset, 2 threads configured, load average 14-18, CPU seconds per 8 × 128 generated tokens,
-/// docs/performance.md): decode on 2 OpenMP + 2 BLAS threads 16.2 s, decode on 1 + 1 2.3 s, prefill
-/// too on 1 + 1 1.5-1.8 s. The count is process-wide for OpenBLAS, so a BLAS call on another thread
-/// during generate() also runs on one thread.
+/// small preset, 2 threads configured, load average 14-19, CPU seconds per 8 × 128 generated tokens,
+/// docs/performance.md "Generation"), old sampling code, libgomp's default spin: whole process on
+/// OpenMP 2 + BLAS 2 threads 16.2 s, 2 + 1 10.6 s, 1 + 2 4.7 s, 1 + 1 3.1 s. With the passive wait of
+/// host/src/process_defaults.cpp and token_sampler.h's buffers: prefill on 2 threads and decode on
+/// 1 + 1 2.2-2.4 s, all on 1 + 1 1.5-1.8 s. The count is process-wide for OpenBLAS, so a BLAS call on
+/// another thread during generate() also runs on one thread.
 class ScopedGenerationThreads {
  public:
   /// Switches to one thread each; does nothing when `active` is false (a model on a GPU).

@@ -15,8 +15,10 @@ class CausalLM;
 
 /// The lm_head projection and one token draw per row, as process_logits() + sample_next_tokens()
 /// compute them (the same ops in the same order, so the same tokens for a seed), but written into
-/// (R, V) buffers made once: fresh 1 MB tensors per step page-faulted on every step (glibc returns
-/// them to the system), about a fifth of a small-preset decode step in `perf`.
+/// (R, V) buffers made once: with glibc's default thresholds, fresh 1 MB tensors per step page-faulted
+/// on every step (glibc returned them to the system), about a quarter of a small-preset decode step in
+/// `perf` at one thread. (trl-host now raises those thresholds, host/src/process_defaults.cpp; the SDK
+/// does not rely on it, other hosts and tests link it too.)
 class TokenSampler {
  public:
   /// Buffers for `rows` rows of `model`'s vocabulary; draws with a CPU generator seeded with params.seed.
