@@ -116,7 +116,9 @@ nlohmann::json relevant_environment() {
   nlohmann::json j = nlohmann::json::object();
   for (const char* name : {"TRL_PLUGIN_PATH", "TRL_PLUGIN_SYSTEM_PATH", "TRL_STABLE_ONLY", "TRL_EXPERIMENTAL_SILENCE",
                            "TENSORBOARD_LOGGING_DIR", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
-                           "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"})
+                           "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                           "TRL_DIST_TIMEOUT", "TRL_PLUGIN_PROBE_TIMEOUT", "OMP_WAIT_POLICY",
+                           "GOMP_SPINCOUNT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"})
     if (const char* value = std::getenv(name)) j[name] = value;
   return j;
 }
