@@ -3,6 +3,7 @@
 // resume, and a rank killed with SIGKILL ends the whole job with an error in bounded time.
 #include <signal.h>
 #include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +26,31 @@ using Clock = std::chrono::steady_clock;
 
 using host_process::read_jsonl;
 
+// Every tensor of `a`'s and `b`'s model.safetensors agrees to 1e-5, and training moved the weights away from
+// `initial`'s by more than 1e-4 (so the comparison is of trained weights).
+void expect_same_trained_weights(const std::string& a, const std::string& b, const std::string& initial) {
+  const trl::SafetensorsFile wa(a + "/model.safetensors");
+  const trl::SafetensorsFile wb(b + "/model.safetensors");
+  const trl::SafetensorsFile w0(initial + "/model.safetensors");
+  ASSERT_EQ(wa.entries().size(), wb.entries().size());
+  double moved = 0.0;
+  for (const auto& entry : wa.entries()) {
+    const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
+    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
+    moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-4);  // the weights did change
+}
+
+// One BLAS thread in every child, as ctest sets it: OpenBLAS's own pool ignores num_threads, and its
+// thread count changes how a sgemm splits its sums; with 4 vs 8 rows per process that reorders float sums,
+// which AdamW can blow up past 1e-5 on weights whose gradient is near zero.
+void pin_blas_threads() { setenv("OMP_NUM_THREADS", "1", 1); }
+
 class Distributed : public ::testing::Test {
  protected:
   void SetUp() override {
+    pin_blas_threads();
     const Result init = host({"init-model", "--preset", "tiny", "--out", dir_.path("model"), "--seed", "1"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     // 512 pairs: 4 rows per global batch divide every epoch evenly, so no batch is padded.
@@ -78,17 +101,7 @@ TEST_F(Distributed, TwoRanksTrainAsOneRankWithTheDoubleBatch) {
   EXPECT_NEAR(a[0]["loss"].get<double>(), std::log(2.0), 1e-6);  // policy == reference at step 1
   EXPECT_GT(std::abs(a[2]["loss"].get<double>() - std::log(2.0)), 1e-4);  // and it did train
 
-  const trl::SafetensorsFile wa(dir_.path("one/model.safetensors"));
-  const trl::SafetensorsFile wb(dir_.path("two/model.safetensors"));
-  ASSERT_EQ(wa.entries().size(), wb.entries().size());
-  const trl::SafetensorsFile w0(dir_.path("model/model.safetensors"));
-  double moved = 0.0;
-  for (const auto& entry : wa.entries()) {
-    const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
-    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
-    moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
-  }
-  EXPECT_GT(moved, 1e-4);  // the weights did change
+  expect_same_trained_weights(dir_.path("one"), dir_.path("two"), dir_.path("model"));
 
   // A 2-rank checkpoint holds both ranks' RNG states and refuses a resume with another world size.
   EXPECT_TRUE(trl::SafetensorsFile(dir_.path("two/checkpoint-3/rng_state.safetensors")).contains("cpu_rank1"));
@@ -195,6 +208,7 @@ TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
 class DistributedGfpo : public ::testing::Test {
  protected:
   void SetUp() override {
+    pin_blas_threads();
     const Result init = host({"init-model", "--preset", "tiny", "--out", dir_.path("model"), "--seed", "3"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
     std::ofstream prompts(dir_.path("prompts.jsonl"));
@@ -248,16 +262,7 @@ class DistributedGfpo : public ::testing::Test {
       }
       EXPECT_EQ(a[line].size(), b[line].size()) << b[line].dump();
     }
-    const trl::SafetensorsFile wa(dir_.path(one + "/model.safetensors"));
-    const trl::SafetensorsFile wb(dir_.path(two + "/model.safetensors"));
-    const trl::SafetensorsFile w0(dir_.path("model/model.safetensors"));
-    double moved = 0.0;
-    for (const auto& entry : wa.entries()) {
-      const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
-      EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
-      moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
-    }
-    EXPECT_GT(moved, 1e-4);  // it did train
+    expect_same_trained_weights(dir_.path(one), dir_.path(two), dir_.path("model"));
     // Rank 0 logs every rank's completions, the same ones one process sampled.
     const std::vector<nlohmann::json> ca = read_jsonl(dir_.path(one + "/completions.jsonl"));
     const std::vector<nlohmann::json> cb = read_jsonl(dir_.path(two + "/completions.jsonl"));
