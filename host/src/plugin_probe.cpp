@@ -184,7 +184,7 @@ void probe_before_loading(const ComponentCatalog& catalog,
   // Files already probed by this process (the dpo|gfpo aliases read the trainer's parameters first).
   static std::mutex mutex;
   static std::set<std::string> probed;
-  std::vector<const PluginCandidate*> todo;
+  std::vector<const PluginCandidate*> to_probe;
   for (const auto& [kind, name] : components) {
     const PluginCandidate* candidate = nullptr;
     try {
@@ -196,13 +196,13 @@ void probe_before_loading(const ComponentCatalog& catalog,
     // a probe of each would add a process start (about 1-2 s of CPU) to every run for nothing.
     if (candidate->origin == "default") continue;
     std::lock_guard<std::mutex> lock(mutex);
-    if (probed.count(candidate->path) == 0 && std::find(todo.begin(), todo.end(), candidate) == todo.end())
-      todo.push_back(candidate);
+    if (probed.count(candidate->path) == 0 && std::find(to_probe.begin(), to_probe.end(), candidate) == to_probe.end())
+      to_probe.push_back(candidate);
   }
-  if (todo.empty()) return;
+  if (to_probe.empty()) return;
   const std::string exe = boost::dll::program_location().string();
   const double timeout_s = train_probe_timeout_s();
-  for (const PluginCandidate* c : todo) {
+  for (const PluginCandidate* c : to_probe) {
     const ProbeOutcome outcome = probe_plugin(exe, c->path, common, timeout_s);
     {
       std::lock_guard<std::mutex> lock(mutex);
