@@ -1,6 +1,10 @@
 // Private to sdk/src/generate: the thread policy of generate() on the CPU.
 #pragma once
 
+#include <optional>
+
+#include "core/blas_threads.h"
+
 namespace trl {
 
 /// Runs generate()'s forward passes on one intra-op thread (ATen's OpenMP pool) and one BLAS thread
@@ -25,8 +29,8 @@ class ScopedGenerationThreads {
   ScopedGenerationThreads& operator=(const ScopedGenerationThreads&) = delete;
 
  private:
-  int saved_intra_op_ = 0;  // ATen's intra-op thread count before, 0 = untouched
-  int saved_blas_ = 0;      // OpenBLAS' thread count before, 0 = untouched (or not OpenBLAS)
+  int saved_intra_op_ = 0;                // ATen's intra-op thread count before, 0 = untouched
+  std::optional<ScopedBlasThreads> blas_;  // OpenBLAS on one thread while active
 };
 
 }  // namespace trl

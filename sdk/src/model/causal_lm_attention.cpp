@@ -6,7 +6,8 @@
 // loaded 2-core machine): forward 6.4-8.6 ms here vs 6.4-10.1 ms for LibTorch 1.13's
 // at::_scaled_dot_product_attention after repeat_kv; forward + backward 17-21 ms vs 26-32 ms. In 1.13
 // that function is a composite of the same matmul/softmax ops (no fused CPU kernel, no GQA), so it is
-// not used.
+// not used. float32 on the CPU runs per (row, key/value head) slice with its own backward pass
+// (sliced_attention.cpp).
 #include <cmath>
 #include <limits>
 
@@ -15,6 +16,13 @@
 #include "causal_lm_impl.h"
 
 namespace trl {
+namespace {
+
+/// Scores per slice below which the batched ops are used: a decode step (one query row per head) is a
+/// few dozen scores per slice, where per-slice dispatch would cost more than the matmuls.
+constexpr int64_t kSlicedAttentionMinScores = 4096;
+
+}  // namespace
 
 at::Tensor attention_bias_mask(const at::Tensor& key_mask, int64_t offset, int64_t T, c10::ScalarType dtype) {
   const int64_t B = key_mask.size(0), L = key_mask.size(1);
@@ -36,9 +44,16 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
   // every op is out of place: an in-place op on the 5-D view made autograd rebuild the base tensor and
   // tripled the backward's time.
   const at::Tensor grouped_q = (q * std::pow(static_cast<double>(D), -0.5)).reshape({B, Nkv, G * T, D});
-  const at::Tensor scores = at::matmul(grouped_q, k.transpose(2, 3)).view({B, Nkv, G, T, L}) + mask.unsqueeze(1);
-  const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type()).view({B, Nkv, G * T, L});
-  const at::Tensor out = at::matmul(probs, v);  // (B, Nkv, G·T, D)
+  // float32 on the CPU goes per slice (sliced_attention.cpp); other dtypes keep transformers' float32 softmax.
+  const bool sliced = q.device().is_cpu() && q.scalar_type() == at::kFloat && G * T * L >= kSlicedAttentionMinScores;
+  at::Tensor out;  // (B, Nkv, G·T, D)
+  if (sliced) {
+    out = sliced_attention(grouped_q, k, v, mask);
+  } else {
+    const at::Tensor scores = at::matmul(grouped_q, k.transpose(2, 3)).view({B, Nkv, G, T, L}) + mask.unsqueeze(1);
+    const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type()).view({B, Nkv, G * T, L});
+    out = at::matmul(probs, v);
+  }
   return out.view({B, Nq, T, D}).transpose(1, 2).reshape({B, T, Nq * D});
 }
 

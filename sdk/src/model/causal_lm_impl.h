@@ -88,6 +88,12 @@ at::Tensor attention_bias_mask(const at::Tensor& key_mask, int64_t offset, int64
 /// mask (B, 1, T, L) additive. Softmax in float32 as transformers' eager attention. Returns (B, T, Nq·D).
 at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
 
+/// softmax(q kᵀ + mask) v for float32 on the CPU, computed per (row, key/value head) slice on ATen's
+/// intra-op threads with a backward pass of its own (sliced_attention.cpp says why): q (B, Nkv, G·T, D)
+/// already scaled, the G query heads of one key/value head stacked by rows; k and v (B, Nkv, L, D);
+/// mask (B, 1, T, L) additive. Returns (B, Nkv, G·T, D).
+at::Tensor sliced_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
+
 /// Dtype name as config.json's torch_dtype spells it ("float32", "bfloat16", ...).
 std::string dtype_name(c10::ScalarType dtype);
 

@@ -1,0 +1,113 @@
+// grouped_attention against transformers' eager attention written out with repeat_kv: the sliced
+// float32 path (sliced_attention.cpp) and the batched path, forward and gradients, on two threads.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include "model/causal_lm_impl.h"
+
+namespace {
+
+/// transformers' eager_attention_forward: repeat_kv, scaled scores + mask, float32 softmax, then the
+/// values; returns (B, T, Nq·D).
+at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const int64_t B = q.size(0), Nq = q.size(1), T = q.size(2), D = q.size(3), G = Nq / k.size(1);
+  const at::Tensor keys = k.repeat_interleave(G, 1), values = v.repeat_interleave(G, 1);
+  const at::Tensor scores = at::matmul(q, keys.transpose(2, 3)) * std::pow(static_cast<double>(D), -0.5) + mask;
+  const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  return at::matmul(probs, values).transpose(1, 2).reshape({B, T, Nq * D});
+}
+
+/// Runs on two intra-op threads (the sliced path spreads its slices over them) and restores the count.
+class AttentionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_threads_ = at::get_num_threads();
+    at::set_num_threads(2);
+    at::manual_seed(7);
+  }
+  void TearDown() override { at::set_num_threads(saved_threads_); }
+
+  /// Compares grouped_attention with eager_attention, outputs and the gradients of q, k and v.
+  static void expect_same_as_eager(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const at::Tensor& mask, double tolerance) {
+    const at::Tensor q1 = q.clone().requires_grad_(), k1 = k.clone().requires_grad_(), v1 = v.clone().requires_grad_();
+    const at::Tensor q2 = q.clone().requires_grad_(), k2 = k.clone().requires_grad_(), v2 = v.clone().requires_grad_();
+    const at::Tensor ours = trl::grouped_attention(q1, k1, v1, mask);
+    const at::Tensor theirs = eager_attention(q2, k2, v2, mask);
+    ASSERT_EQ(ours.sizes(), theirs.sizes());
+    EXPECT_TRUE(at::allclose(ours, theirs, tolerance, tolerance)) << (ours - theirs).abs().max().item<double>();
+
+    const at::Tensor weights = at::randn(ours.sizes(), ours.options());  // a loss that weighs every output
+    (ours * weights).sum().backward();
+    (theirs * weights).sum().backward();
+    EXPECT_TRUE(at::allclose(q1.grad(), q2.grad(), tolerance, tolerance)) << "dq";
+    EXPECT_TRUE(at::allclose(k1.grad(), k2.grad(), tolerance, tolerance)) << "dk";
+    EXPECT_TRUE(at::allclose(v1.grad(), v2.grad(), tolerance, tolerance)) << "dv";
+  }
+
+ private:
+  int saved_threads_ = 1;
+};
+
+/// Key mask (B, L) with left padding of `pad[b]` positions in row b.
+at::Tensor left_padded(int64_t B, int64_t L, std::initializer_list<int64_t> pad) {
+  at::Tensor mask = at::ones({B, L}, at::kBool);
+  int64_t b = 0;
+  for (int64_t p : pad) mask[b++].narrow(0, 0, p).fill_(false);
+  return mask;
+}
+
+TEST_F(AttentionTest, SlicedPathMatchesEagerWithGroupsAndPadding) {
+  const int64_t B = 3, Nq = 4, Nkv = 2, T = 64, D = 16;  // G·T·L = 8192 scores per slice: sliced
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 5, 63}), 0, T, at::kFloat);
+  expect_same_as_eager(q, k, v, mask, 1e-5);
+}
+
+TEST_F(AttentionTest, SlicedPathMatchesEagerAfterCachedPositions) {
+  // 40 new queries after 60 cached positions, as a prefill continued from a KV cache.
+  const int64_t B = 2, Nq = 2, Nkv = 1, T = 40, L = 100, D = 8;
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, L, D}), v = at::randn({B, Nkv, L, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, L, {0, 30}), L - T, T, at::kFloat);
+  expect_same_as_eager(q, k, v, mask, 1e-5);
+}
+
+TEST_F(AttentionTest, BatchedPathMatchesEagerForDecodeAndFloat64) {
+  const int64_t B = 2, Nq = 4, Nkv = 2, L = 9, D = 8;
+  const at::Tensor key_mask = left_padded(B, L, {0, 3});
+  // One query per head (a decode step): under the sliced path's threshold.
+  expect_same_as_eager(at::randn({B, Nq, 1, D}), at::randn({B, Nkv, L, D}), at::randn({B, Nkv, L, D}),
+                       trl::attention_bias_mask(key_mask, L - 1, 1, at::kFloat), 1e-5);
+  // float64 keeps transformers' float32 softmax on the batched path.
+  const int64_t T = 64;
+  expect_same_as_eager(at::randn({B, Nq, T, D}, at::kDouble), at::randn({B, Nkv, T, D}, at::kDouble),
+                       at::randn({B, Nkv, T, D}, at::kDouble),
+                       trl::attention_bias_mask(left_padded(B, T, {0, 3}), 0, T, at::kDouble), 1e-12);
+}
+
+TEST_F(AttentionTest, SlicedPathWithoutGradientGivesTheSameOutput) {
+  const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 7}), 0, T, at::kFloat);
+  const at::Tensor with_graph = trl::grouped_attention(q.clone().requires_grad_(), k, v, mask);
+  EXPECT_TRUE(with_graph.requires_grad());
+  at::Tensor no_grad, inference;
+  {
+    const at::NoGradGuard guard;
+    no_grad = trl::grouped_attention(q.clone().requires_grad_(), k, v, mask);
+  }
+  {
+    const c10::InferenceMode guard;  // generate()'s mode: the workers must take it too
+    inference = trl::grouped_attention(q, k, v, mask);
+  }
+  EXPECT_FALSE(no_grad.requires_grad());
+  EXPECT_TRUE(at::equal(with_graph.detach(), no_grad));
+  EXPECT_TRUE(at::equal(no_grad, inference));
+}
+
+}  // namespace
