@@ -54,8 +54,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   dpo::DpoLossConfig loss_config;
   loss_config.beta = cfg.at("beta").get<double>();
   const double max_grad_norm = cfg.at("max_grad_norm").get<double>();
-  torch::optim::AdamW optimizer(policy->parameters(),
-                                torch::optim::AdamWOptions(cfg.at("learning_rate").get<double>()).weight_decay(0.0));
+  const std::unique_ptr<torch::optim::AdamW> optimizer = trainer_adamw(*policy, cfg.at("learning_rate").get<double>());
   const int64_t T = batch.input_ids.size(1);
 
   WorkloadResult result;
@@ -76,8 +75,8 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
     const dpo::DpoLossResult loss = dpo::dpo_loss(dpo::dpo_loss_inputs(tokens, loss_config), loss_config);
     loss.loss.backward();
     const double grad_norm = clip_gradients(policy->parameters(), max_grad_norm);
-    optimizer.step();
-    optimizer.zero_grad();
+    optimizer->step();
+    drop_gradients(policy->parameters());
     timer.finish(result, step >= args.warmup);
     if (step < 2) {
       const auto as_vector = [](const at::Tensor& t) {

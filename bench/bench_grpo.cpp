@@ -60,8 +60,7 @@ WorkloadResult run_grpo(const BenchArgs& args, const nlohmann::json& inputs) {
   for (const auto& p : cfg.at("prompts"))
     for (int64_t g = 0; g < G; ++g) prompts.push_back(p.get<std::vector<int64_t>>());  // each prompt G times
   const at::Tensor prompt_ids = id_matrix(prompts);
-  torch::optim::AdamW optimizer(model->parameters(),
-                                torch::optim::AdamWOptions(cfg.at("learning_rate").get<double>()).weight_decay(0.0));
+  const std::unique_ptr<torch::optim::AdamW> optimizer = trainer_adamw(*model, cfg.at("learning_rate").get<double>());
   const double max_grad_norm = cfg.at("max_grad_norm").get<double>();
 
   WorkloadResult result;
@@ -73,7 +72,7 @@ WorkloadResult run_grpo(const BenchArgs& args, const nlohmann::json& inputs) {
                             {"grad_norm", clip_gradients(model->parameters(), std::numeric_limits<double>::infinity())},
                             {"mean_logp", check.logps.mean().item<double>()},
                             {"mean_entropy", check.entropies.mean().item<double>()}});
-    optimizer.zero_grad();
+    drop_gradients(model->parameters());
   }
 
   SamplingParams params;
@@ -87,8 +86,8 @@ WorkloadResult run_grpo(const BenchArgs& args, const nlohmann::json& inputs) {
     const GrpoStep loss = grpo_step_loss(*model, prompt_ids, id_matrix(generated.completion_ids), cfg);
     loss.loss.loss.backward();
     clip_gradients(model->parameters(), max_grad_norm);
-    optimizer.step();
-    optimizer.zero_grad();
+    optimizer->step();
+    drop_gradients(model->parameters());
     timer.finish(result, step >= args.warmup);
   }
   return result;

@@ -3,11 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
+
+namespace torch::optim {
+class AdamW;
+}
 
 namespace trl {
 class CausalLM;
@@ -44,9 +49,14 @@ WorkloadResult run_generate(const BenchArgs& args, const nlohmann::json& inputs)
 
 /// (rows, columns) int64 tensor of equal-length id lists.
 at::Tensor id_matrix(const std::vector<std::vector<int64_t>>& rows);
-/// The global gradient L2 norm, scaled down to max_norm when above it (clip_grad_norm_'s rule, as the
-/// training loop); max_norm = infinity only measures.
+/// The training loop's optimizer (train/optimizer.h: make_adamw, a FusedAdamW) over every parameter of
+/// `model`, without weight decay as peer.py's torch.optim.AdamW(weight_decay=0).
+std::unique_ptr<torch::optim::AdamW> trainer_adamw(const CausalLM& model, double learning_rate);
+/// The global gradient L2 norm, scaled down to max_norm when above it (the training loop's
+/// clip_grad_norm); max_norm = infinity only measures.
 double clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm);
+/// Drops every gradient as the training loop does between steps (peer.py: zero_grad(set_to_none=True)).
+void drop_gradients(const std::vector<at::Tensor>& parameters);
 /// Times one step: wall clock and the process's CPU time (which a loaded machine inflates less).
 class StepTimer {
  public:

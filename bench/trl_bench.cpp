@@ -37,21 +37,6 @@ at::Tensor id_matrix(const std::vector<std::vector<int64_t>>& rows) {
   return out;
 }
 
-double clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm) {
-  // torch.nn.utils.clip_grad_norm_: total = ||(||g_i||)||, scale by max_norm / (total + 1e-6) when < 1.
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> norms;
-  for (const at::Tensor& p : parameters)
-    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
-  if (norms.empty()) return 0.0;
-  const double total = at::stack(norms).norm(2).item<double>();
-  const double coef = max_norm / (total + 1e-6);
-  if (std::isfinite(coef) && coef < 1.0)
-    for (const at::Tensor& p : parameters)
-      if (p.grad().defined()) p.grad().mul_(coef);
-  return total;
-}
-
 namespace {
 
 double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }

@@ -1,13 +1,13 @@
-// AdamW (torch::optim), clipping and optimizer-state checkpoints. The one translation unit that includes
-// LibTorch's optimizer headers.
+// AdamW (torch::optim's, stepped by train/fused_adamw.h), clipping and optimizer-state checkpoints. With
+// fused_adamw.cpp, the only translation units that include LibTorch's optimizer headers.
 #include "train/optimizer.h"
 
 #include <cmath>
 
 #include <ATen/ATen.h>
-#include <c10/util/string_utils.h>
 #include <torch/optim/adamw.h>
 
+#include "train/fused_adamw.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/safetensors.h"
@@ -36,8 +36,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const NamedParameters& parameter
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, options(args.weight_decay));
   groups.emplace_back(no_decay, options(0.0));
-  return std::make_unique<torch::optim::AdamW>(std::move(groups),
-                                               torch::optim::AdamWOptions(args.learning_rate));
+  return std::make_unique<FusedAdamW>(std::move(groups), torch::optim::AdamWOptions(args.learning_rate));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
@@ -60,15 +59,11 @@ double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm
   return total;
 }
 
-namespace {
-std::string state_key(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
-}  // namespace
-
 void save_optimizer_state(const torch::optim::AdamW& optimizer, const NamedParameters& parameters,
                           const std::string& path) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& [name, p] : parameters) {
-    auto it = optimizer.state().find(state_key(p));
+    auto it = optimizer.state().find(adamw_state_key(p));
     if (it == optimizer.state().end()) continue;  // no step taken for this parameter yet
     const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
     tensors.emplace_back(name + ".exp_avg", s.exp_avg());
@@ -93,7 +88,7 @@ void load_optimizer_state(torch::optim::AdamW& optimizer, const NamedParameters&
     state->step(file.load(name + ".step").item<int64_t>());
     state->exp_avg(exp_avg.to(p.device(), p.scalar_type()));
     state->exp_avg_sq(exp_avg_sq.to(p.device(), p.scalar_type()));
-    optimizer.state()[state_key(p)] = std::move(state);
+    optimizer.state()[adamw_state_key(p)] = std::move(state);
   }
 }
 

@@ -22,7 +22,8 @@ struct TrainingArguments;
 /// The named parameters training updates (trainable_named_parameters() of lora.h).
 using NamedParameters = std::vector<std::pair<std::string, at::Tensor>>;
 
-/// AdamW over `parameters`: group 0 decays (weight_decay), group 1 (biases, norms) does not.
+/// AdamW over `parameters` (a FusedAdamW, fused_adamw.h): group 0 decays (weight_decay), group 1 (biases,
+/// norms) does not.
 std::unique_ptr<torch::optim::AdamW> make_adamw(const NamedParameters& parameters, const TrainingArguments& args);
 
 /// Whether transformers would exempt a parameter from weight decay (biases and norm weights).
