@@ -378,6 +378,7 @@ std::vector<BadInputCase> cases() {
                      }};
     row.reports_a_probe_crash = true;
     if (fixture_name == "hang_static") row.env = {{"TRL_PLUGIN_PROBE_TIMEOUT", "5"}};  // default 120 s
+    if (fixture_name == "segv_static") row.env = {host_process::asan_leaves_segv_alone()};
     t.push_back(row);
   }
   // ------------------------------------------------------------ plugin components that fail

@@ -15,6 +15,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,14 @@ struct Result {
   std::string out;     ///< stdout
   std::string err;     ///< stderr
 };
+
+/// The environment entry that keeps AddressSanitizer's runtime away from SIGSEGV, for a test about a
+/// process killed by that signal: under tests/sanitizers/env.sh the runtime would catch it, print its
+/// report and exit with code 1 instead. A build without the sanitizer ignores the variable.
+inline std::pair<std::string, std::string> asan_leaves_segv_alone() {
+  const char* options = getenv("ASAN_OPTIONS");
+  return {"ASAN_OPTIONS", std::string(options != nullptr ? options : "") + ":handle_segv=0"};
+}
 
 /// The whole content of a file ("" if missing).
 inline std::string slurp(const std::string& path) {

@@ -2,9 +2,11 @@
 // message, a plugin that segfaults, aborts or hangs at load is reported while the host survives, and the
 // exit code is 3 when anything fails.
 #include <chrono>
+#include <map>
 
 #include <gtest/gtest.h>
 
+#include "host_process.h"
 #include "plugins_cli_support.h"
 
 namespace {
@@ -13,12 +15,13 @@ using plugins_cli::HostRun;
 using plugins_cli::run_host;
 using plugins_cli::TempDir;
 
-HostRun check(const TempDir& tmp, const std::vector<std::string>& fixtures, std::vector<std::string> extra = {}) {
+HostRun check(const TempDir& tmp, const std::vector<std::string>& fixtures, std::vector<std::string> extra = {},
+              const std::map<std::string, std::string>& env = {}) {
   const std::string d = tmp.folder("plugins");
   std::vector<std::string> args = {"plugins", "check"};
   for (const std::string& f : fixtures) args.push_back(tmp.add(d, f));
   args.insert(args.end(), extra.begin(), extra.end());
-  return run_host(args, tmp.empty());
+  return run_host(args, tmp.empty(), env);
 }
 
 bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
@@ -62,7 +65,7 @@ TEST(PluginsCheck, EachFailureIsReportedAtItsStep) {
 
 TEST(PluginsCheck, SegfaultAtLoadIsReportedAndTheHostSurvives) {
   TempDir tmp;
-  const HostRun r = check(tmp, {"segv_static", "stable"});
+  const HostRun r = check(tmp, {"segv_static", "stable"}, {}, {host_process::asan_leaves_segv_alone()});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_TRUE(
       has(r.out, "  FAIL: dlopen: the probe process killed by signal 11 (Segmentation fault) during this step\n"))
