@@ -5,6 +5,7 @@
 #include <torch/optim/adamw.h>
 
 #include "bench_workloads.h"
+#include "train/optimizer.h"
 #include "dpo_loss.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/token_stats.h"
@@ -74,7 +75,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
     }
     const dpo::DpoLossResult loss = dpo::dpo_loss(dpo::dpo_loss_inputs(tokens, loss_config), loss_config);
     loss.loss.backward();
-    const double grad_norm = clip_gradients(policy->parameters(), max_grad_norm);
+    const double grad_norm = clip_grad_norm(policy->parameters(), max_grad_norm);
     optimizer->step();
     drop_gradients(policy->parameters());
     timer.finish(result, step >= args.warmup);

@@ -10,6 +10,7 @@
 #include <torch/optim/adamw.h>
 
 #include "bench_workloads.h"
+#include "train/optimizer.h"
 #include "grpo_advantages.h"
 #include "grpo_loss.h"
 #include "trl/sdk/generate/generator.h"
@@ -69,7 +70,7 @@ WorkloadResult run_grpo(const BenchArgs& args, const nlohmann::json& inputs) {
                                           id_matrix(cfg.at("check_completions").get<std::vector<std::vector<int64_t>>>()), cfg);
     check.loss.loss.backward();
     result.check.push_back({{"loss", check.loss.loss.item<double>()},
-                            {"grad_norm", clip_gradients(model->parameters(), std::numeric_limits<double>::infinity())},
+                            {"grad_norm", clip_grad_norm(model->parameters(), std::numeric_limits<double>::infinity())},
                             {"mean_logp", check.logps.mean().item<double>()},
                             {"mean_entropy", check.entropies.mean().item<double>()}});
     drop_gradients(model->parameters());
@@ -85,7 +86,7 @@ WorkloadResult run_grpo(const BenchArgs& args, const nlohmann::json& inputs) {
     const GenerationResult generated = generate(*model, prompts, params);
     const GrpoStep loss = grpo_step_loss(*model, prompt_ids, id_matrix(generated.completion_ids), cfg);
     loss.loss.loss.backward();
-    clip_gradients(model->parameters(), max_grad_norm);
+    clip_grad_norm(model->parameters(), max_grad_norm);
     optimizer->step();
     drop_gradients(model->parameters());
     timer.finish(result, step >= args.warmup);

@@ -50,13 +50,9 @@ WorkloadResult run_generate(const BenchArgs& args, const nlohmann::json& inputs)
 /// (rows, columns) int64 tensor of equal-length id lists.
 at::Tensor id_matrix(const std::vector<std::vector<int64_t>>& rows);
 /// The training loop's optimizer (train/optimizer.h: make_adamw, a FusedAdamW) over every parameter of
-/// `model`, without weight decay as peer.py's torch.optim.AdamW(weight_decay=0).
+/// `model`, without weight decay as peer.py's torch.optim.AdamW(weight_decay=0). The workloads clip and
+/// drop gradients with the loop's own clip_grad_norm and drop_gradients (train/optimizer.h).
 std::unique_ptr<torch::optim::AdamW> trainer_adamw(const CausalLM& model, double learning_rate);
-/// The global gradient L2 norm, scaled down to max_norm when above it (the training loop's
-/// clip_grad_norm); max_norm = infinity only measures.
-double clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm);
-/// Drops every gradient as the training loop does between steps (peer.py: zero_grad(set_to_none=True)).
-void drop_gradients(const std::vector<at::Tensor>& parameters);
 /// Times one step: wall clock and the process's CPU time (which a loaded machine inflates less).
 class StepTimer {
  public:

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <memory>

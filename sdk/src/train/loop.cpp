@@ -65,10 +65,6 @@ class RunLogFile {
   ~RunLogFile() { log::clear_file_sink(); }
 };
 
-void zero_grad(const std::vector<at::Tensor>& parameters) {
-  for (const at::Tensor& p : parameters) p.mutable_grad().reset();  // set_to_none: no zero-fill pass
-}
-
 at::Tensor rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
 
 void set_rng_state(const at::Tensor& state) {
@@ -283,7 +279,7 @@ TrainResult TrainingLoop::run() {
     grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
     if (!std::isfinite(grad_norm)) throw NonFiniteError(step, "the gradient norm is " + std::to_string(grad_norm));
     optimizer->step();
-    zero_grad(parameters);
+    drop_gradients(parameters);
 
     state.global_step = step;
     state.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);

@@ -15,6 +15,10 @@
 
 namespace trl {
 
+void drop_gradients(const std::vector<at::Tensor>& parameters) {
+  for (const at::Tensor& p : parameters) p.mutable_grad().reset();
+}
+
 bool is_no_decay_parameter(const std::string& name) {
   // transformers' get_decay_parameter_names: biases and LayerNorm/RMSNorm weights are not decayed.
   auto ends_with = [&](const std::string& suffix) {

@@ -36,6 +36,10 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 /// (torch.nn.utils.clip_grad_norm_'s rule, eps 1e-6). max_norm <= 0 only measures.
 double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm);
 
+/// Drops every parameter's gradient between steps (set_to_none: no zero-fill pass; the next backward
+/// pass allocates them afresh).
+void drop_gradients(const std::vector<at::Tensor>& parameters);
+
 /// Writes exp_avg, exp_avg_sq and step of every parameter to `path` (safetensors, atomic).
 void save_optimizer_state(const torch::optim::AdamW& optimizer, const NamedParameters& parameters,
                           const std::string& path);
