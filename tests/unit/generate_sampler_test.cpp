@@ -1,7 +1,8 @@
 // generate()'s per-step sampling into preallocated buffers (sdk/src/generate/token_sampler.cpp) and its
 // one-thread policy (generation_threads.cpp): the tokens equal those of the public, allocating path
 // (model.logits + process_logits + sample_next_tokens, i.e. at::multinomial) for a seed, NaN logits are
-// refused, and the caller's thread counts come back afterwards.
+// refused, the caller's thread counts come back afterwards, and the bulk exponential draws
+// (exponential_draws.cpp) equal LibTorch's exponential_ bit for bit.
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
@@ -14,6 +15,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include "generate/exponential_draws.h"
 #include "model_test_support.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/generator.h"
@@ -116,11 +118,30 @@ TEST_F(GenerateSampler, RestoresTheCallersThreadCounts) {
   params.max_new_tokens = 4;
   const auto two_threads = trl::generate(*model_, kPrompts, params);
   EXPECT_EQ(at::get_num_threads(), 2);
-  if (blas_get != nullptr) EXPECT_EQ(blas_get(), 2);
+  if (blas_get != nullptr) {
+    EXPECT_EQ(blas_get(), 2);
+  }
   at::set_num_threads(1);
   if (blas_set != nullptr) blas_set(blas_before);
   // The thread count changes nothing in the result.
   EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, two_threads.completion_ids);
+}
+
+// Sizes around the engine's 624-word blocks (2 words per draw), in one stream of calls: the values, and
+// the generator's state after them (the next rand draw), equal those of exponential_ on a twin generator.
+TEST(ExponentialDraws, EqualLibTorchsKernelBitForBit) {
+  at::Generator ours = at::make_generator<at::CPUGeneratorImpl>(123);
+  at::Generator theirs = at::make_generator<at::CPUGeneratorImpl>(123);
+  std::vector<uint32_t> words;
+  for (int64_t n : {1, 311, 312, 313, 624, 1000, 100003, 7}) {
+    at::Tensor got = at::empty({n}, at::kFloat);
+    trl::draw_exponential(got, ours, words);
+    const at::Tensor expected = at::empty({n}, at::kFloat).exponential_(1.0, theirs);
+    ASSERT_TRUE(at::equal(got, expected)) << "n = " << n;
+  }
+  EXPECT_TRUE(at::equal(at::rand({5}, ours), at::rand({5}, theirs)));
+  at::Tensor wrong = at::empty({4}, at::kDouble);
+  EXPECT_THROW(trl::draw_exponential(wrong, ours, words), c10::Error);
 }
 
 }  // namespace

@@ -77,6 +77,7 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   std::unique_ptr<KVCache> cache;
   FullSequence full{ids, mask, P};
   at::Tensor hidden;  // (B, H) last position
+  sampler.draw_ahead(num_prompts);  // each step's draws run beside its forward pass (token_sampler.h)
   if (params.use_cache) {
     cache = std::make_unique<KVCache>(model, num_prompts, capacity);
     hidden = model.hidden_states(ids.narrow(1, 0, P), mask.narrow(1, 0, P), {}, cache.get()).select(1, P - 1);
@@ -114,6 +115,7 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
     }
     const int64_t B = static_cast<int64_t>(row_of.size());
     if (seen.defined()) seen.scatter_(1, feed.unsqueeze(1), true);
+    sampler.draw_ahead(B);
     if (cache) {
       hidden = model.hidden_states(feed.unsqueeze(1), ones.narrow(0, 0, B), {}, cache.get()).select(1, 0);
     } else {

@@ -1,0 +1,88 @@
+// Bulk Exp(1) draws equal to LibTorch 1.13's CPU exponential_ kernel (exponential_draws.h). That kernel
+// (aten/src/ATen/native/cpu/DistributionTemplates.h) computes, per element in memory order,
+//   u = CPUGeneratorImpl::random64()               two engine words, the first one high
+//   x = (u & (2^53 - 1)) * 2^-53                   at::uniform_real_distribution<double>(0, 1)
+//   q = -1.0 / lambda * log(1.0 - x)               at::transformation::exponential<double>
+// and stores float(q). The engine is at::mt19937 (ATen/core/MT19937RNGEngine.h), reproduced here in
+// blocks: next_state() twists all 624 words, then each output word is tempered.
+#include "exponential_draws.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/MT19937RNGEngine.h>
+
+namespace trl {
+namespace {
+
+constexpr int kN = at::MERSENNE_STATE_N;  // 624 words of state
+constexpr int kM = at::MERSENNE_STATE_M;  // 397
+
+inline uint32_t twist(uint32_t u, uint32_t v) {
+  return (((u & at::UMASK) | (v & at::LMASK)) >> 1) ^ ((v & 1u) != 0 ? at::MATRIX_A : 0u);
+}
+
+/// at::mt19937's next_state(), as indexed loops the compiler can vectorise.
+void next_state(uint32_t* p) {
+  for (int i = 0; i < kN - kM; ++i) p[i] = p[i + kM] ^ twist(p[i], p[i + 1]);
+  for (int i = kN - kM; i < kN - 1; ++i) p[i] = p[i + kM - kN] ^ twist(p[i], p[i + 1]);
+  p[kN - 1] = p[kM - 1] ^ twist(p[kN - 1], p[0]);
+}
+
+/// The next `count` words of the engine whose state is `data`, as at::mt19937::operator() returns
+/// them one by one. There, `left_` counts down to the call that twists: after a twist and k outputs,
+/// left_ = 625 - k and next_ = k.
+void engine_words(at::mt19937_data_pod& data, uint32_t* out, int64_t count) {
+  while (count > 0) {
+    if (data.left_ == 1) {
+      next_state(data.state_.data());
+      data.left_ = kN + 1;
+      data.next_ = 0;
+    }
+    const int64_t k = std::min<int64_t>(count, data.left_ - 1);
+    const uint32_t* state = data.state_.data() + data.next_;
+    for (int64_t i = 0; i < k; ++i) {
+      uint32_t y = state[i];
+      y ^= (y >> 11);
+      y ^= (y << 7) & 0x9d2c5680u;
+      y ^= (y << 15) & 0xefc60000u;
+      y ^= (y >> 18);
+      out[i] = y;
+    }
+    out += k;
+    count -= k;
+    data.left_ -= static_cast<int>(k);
+    data.next_ += static_cast<uint32_t>(k);
+  }
+}
+
+}  // namespace
+
+void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
+  TORCH_CHECK(out.is_cpu() && out.scalar_type() == at::kFloat && out.is_contiguous(),
+              "draw_exponential: expected a contiguous float32 CPU tensor");
+  const int64_t n = out.numel();
+  words.resize(static_cast<size_t>(2 * n));
+  {
+    auto* cpu = at::check_generator<at::CPUGeneratorImpl>(generator);
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    at::mt19937 engine = cpu->engine();
+    at::mt19937_data_pod data = engine.data();
+    engine_words(data, words.data(), 2 * n);
+    engine.set_data(data);
+    cpu->set_engine(engine);
+  }
+  constexpr uint64_t kMantissa = (uint64_t{1} << 53) - 1;
+  constexpr double kScale = 1.0 / static_cast<double>(uint64_t{1} << 53);
+  float* q = out.data_ptr<float>();
+  const uint32_t* w = words.data();
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t u = (static_cast<uint64_t>(w[2 * i]) << 32) | w[2 * i + 1];
+    const double x = static_cast<double>(u & kMantissa) * kScale;
+    q[i] = static_cast<float>(-1.0 / 1.0 * std::log(1.0 - x));
+  }
+}
+
+}  // namespace trl
