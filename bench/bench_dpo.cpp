@@ -1,12 +1,14 @@
 // The DPO workload: the dpo trainer's batch_loss path (plugins/dpo/dpo_trainer.cpp) on a fixed batch:
-// one policy forward over chosen + rejected rows, token_stats at completion positions only, the
-// reference forward without gradient, dpo_loss_inputs + dpo_loss (sigmoid), backward, clipping, AdamW.
+// one policy forward over chosen + rejected rows, each prompt computed once (dpo_pair_forward.h),
+// token_stats at completion positions only, the reference forward (the same way) without gradient,
+// dpo_loss_inputs + dpo_loss (sigmoid), backward, clipping, AdamW.
 // Letters: B pairs, T tokens per row, L = T - 1 label positions, H hidden.
 #include <torch/optim/adamw.h>
 
 #include "bench_workloads.h"
 #include "train/optimizer.h"
 #include "dpo_loss.h"
+#include "dpo_pair_forward.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/token_stats.h"
 
@@ -62,7 +64,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   result.tokens_per_step = batch.attention_mask.sum().item<int64_t>();
   for (int64_t step = 0; step < args.warmup + args.steps; ++step) {
     const StepTimer timer;
-    const at::Tensor hidden = policy->hidden_states(batch.input_ids, batch.attention_mask);  // (2B, T, H)
+    const at::Tensor hidden = dpo::pair_hidden_states(*policy, batch.input_ids, batch.attention_mask);  // (2B, T, H)
     const TokenStats stats = token_stats(*policy, hidden.narrow(1, 0, T - 1), batch.labels);
     dpo::DpoTokenInputs tokens;
     tokens.per_token_logps = stats.logps;
@@ -70,7 +72,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
     tokens.completion_mask = batch.completion_mask;
     {
       at::NoGradGuard no_grad;  // as the trainer: the reference carries no graph
-      const at::Tensor ref_hidden = ref->hidden_states(batch.input_ids, batch.attention_mask);
+      const at::Tensor ref_hidden = dpo::pair_hidden_states(*ref, batch.input_ids, batch.attention_mask);
       tokens.ref_per_token_logps = token_stats(*ref, ref_hidden.narrow(1, 0, T - 1), batch.labels).logps;
     }
     const dpo::DpoLossResult loss = dpo::dpo_loss(dpo::dpo_loss_inputs(tokens, loss_config), loss_config);

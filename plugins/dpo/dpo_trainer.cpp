@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "dpo_loss.h"
+#include "dpo_pair_forward.h"
 #include "dpo_params.h"
 #include "dpo_sequence_logps.h"
 #include "dpo_token_metrics.h"
@@ -157,7 +158,7 @@ void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<Tokenized
     const at::Tensor labels = shifted_labels(batch);
     DpoTokenInputs tokens;
     tokens.per_token_logps = reference_->run([&](const CausalLM& ref) {
-      const at::Tensor hidden = ref.hidden_states(batch.input_ids, batch.attention_mask);
+      const at::Tensor hidden = pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
       return token_stats(ref, predicting_positions(hidden), labels).logps;
     });
     tokens.label_mask = labels.ne(kIgnoreIndex);
@@ -198,8 +199,9 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
   const at::Tensor labels = shifted_labels(batch);  // (2B, L)
   const DpoLossNeeds needs = dpo_loss_needs(loss_config_);
 
-  // One forward of the policy over all 2B rows; statistics only at completion positions.
-  const at::Tensor hidden = ctx.model.hidden_states(batch.input_ids, batch.attention_mask);  // (2B, T, H)
+  // One forward of the policy over all 2B rows, each prompt computed once (dpo_pair_forward.h); statistics
+  // only at completion positions.
+  const at::Tensor hidden = pair_hidden_states(ctx.model, batch.input_ids, batch.attention_mask);  // (2B, T, H)
   TokenStatsOptions options;
   options.entropy = options.mean_logit = options.argmax_hit = with_token_metrics;
   options.log_sum_p2 = needs.wpo_weights;
@@ -214,7 +216,7 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
   if (needs.reference && !precomputed) {
     TRL_INTERNAL_ASSERT(reference_ != nullptr, "dpo needs a reference model but has none");
     tokens.ref_per_token_logps = reference_->run([&](const CausalLM& ref) {
-      const at::Tensor ref_hidden = ref.hidden_states(batch.input_ids, batch.attention_mask);
+      const at::Tensor ref_hidden = pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
       return token_stats(ref, predicting_positions(ref_hidden), labels).logps;
     });
   }

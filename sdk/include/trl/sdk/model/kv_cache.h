@@ -1,9 +1,12 @@
 // trl/sdk/model/kv_cache.h: the key/value cache for incremental decoding, preallocated for a maximum
-// length so the decoding loop does not allocate per token.
+// length so the decoding loop does not allocate per token; or growing, for a forward pass in parts
+// that autograd differentiates (shared_prefix.h).
 //
-// Per layer, keys and values live in one (B, kv_heads, max_length, head_dim) buffer each; a forward call
-// writes its t new positions in place and attends over views of the filled prefix. The padding mask of
-// every filled position is kept alongside, so left-padded prompts stay masked while decoding.
+// Preallocated: per layer, keys and values live in one (B, kv_heads, max_length, head_dim) buffer each;
+// a forward call writes its t new positions in place and attends over views of the filled prefix.
+// Growing: each forward call concatenates its keys and values to the earlier ones, out of place, so
+// the gradient reaches the earlier calls' weights and activations. The padding mask of every filled
+// position is kept alongside, so left-padded prompts stay masked while decoding.
 #pragma once
 
 #include <cstdint>
@@ -21,13 +24,15 @@ class KVCache {
  public:
   /// Room for `max_length` positions of `batch_size` rows of `model`, on its device and dtype.
   KVCache(const CausalLM& model, int64_t batch_size, int64_t max_length);
+  /// A growing cache for `batch_size` rows of `model`: no capacity, every step differentiable.
+  KVCache(const CausalLM& model, int64_t batch_size);
   ~KVCache();
   KVCache(const KVCache&) = delete;
   KVCache& operator=(const KVCache&) = delete;
 
   /// Positions filled so far (committed by end_step()).
   int64_t length() const;
-  /// Capacity in positions.
+  /// Capacity in positions (the largest int64 for a growing cache).
   int64_t max_length() const;
   /// Rows.
   int64_t batch_size() const;
@@ -44,7 +49,8 @@ class KVCache {
   std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& keys, const at::Tensor& values);
   /// Used by the model: commits the step's t new positions after all layers appended.
   void end_step();
-  /// Keeps only the rows in `index` (int64, on any device), in that order, e.g. to drop finished sequences.
+  /// Keeps only the rows in `index` (int64, on any device), in that order, e.g. to drop finished sequences;
+  /// a row may be repeated (a growing cache carries the gradient back to the row it was copied from).
   void select_rows(const at::Tensor& index);
 
  private:
