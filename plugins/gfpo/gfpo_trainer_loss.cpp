@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "trl/sdk/model/causal_lm.h"
+#include "trl/sdk/model/shared_prefix.h"
 
 namespace trl::gfpo {
 
@@ -12,7 +13,10 @@ TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch
   const int64_t C = batch.completion_ids.size(1);
   const at::Tensor input_ids = at::cat({batch.prompt_ids, batch.completion_ids}, 1);            // (B, P + C)
   const at::Tensor attention_mask = at::cat({batch.prompt_mask, batch.completion_mask}, 1);     // (B, P + C)
-  const at::Tensor hidden = model.hidden_states(input_ids, attention_mask);                     // (B, P + C, H)
+  // The G generations of a prompt share its P columns: computed once per prompt (shared_prefix.h).
+  const at::Tensor source = prefix_sources(input_ids, attention_mask, P);                        // (B)
+  const int64_t shared = shared_prefix_length(input_ids, attention_mask, source);
+  const at::Tensor hidden = shared_prefix_hidden_states(model, input_ids, attention_mask, source, shared);  // (B, P + C, H)
   // Position P - 1 + t predicts completion token t.
   const at::Tensor predicting = hidden.narrow(1, P - 1, C);                                     // (B, C, H)
   const at::Tensor labels = batch.completion_ids.masked_fill(batch.completion_mask.eq(0), kIgnoreIndex);  // (B, C)

@@ -100,8 +100,18 @@ TEST_F(SharedPrefix, LengthIsTheFirstDifferingColumnCappedBelowT) {
   EXPECT_EQ(trl::shared_prefix_length(ids, mask, at::tensor({0, 1, 2, 2}, at::kLong)), 4);
   EXPECT_EQ(trl::shared_prefix_length(ids, {}, at::tensor({0, 1, 2, 2}, at::kLong)), 4);
   EXPECT_EQ(trl::shared_prefix_length(ids, {}, at::tensor({0, 1, 0, 3}, at::kLong)), 2);
+  EXPECT_EQ(trl::shared_prefix_length(ids, {}, at::tensor({0, 1, 2, 3}, at::kLong)), 0) << "nothing shared";
   const at::Tensor unrelated = long_matrix({{1, 2}, {3, 4}});
   EXPECT_EQ(trl::shared_prefix_length(unrelated, {}, at::tensor({0, 0}, at::kLong)), 0);
+}
+
+TEST_F(SharedPrefix, SourcesAreTheFirstRowWithTheSamePrefix) {
+  const at::Tensor ids = long_matrix({{0, 7, 1, 2}, {0, 7, 3, 4}, {5, 6, 1, 1}, {0, 7, 9, 9}, {5, 6, 2, 2}, {0, 6, 1, 2}});
+  EXPECT_TRUE(at::equal(trl::prefix_sources(ids, {}, 2), at::tensor({0, 0, 2, 0, 2, 5}, at::kLong)));
+  EXPECT_TRUE(at::equal(trl::prefix_sources(ids, {}, 0), at::zeros({6}, at::kLong)));
+  // Left padding: the same ids under another mask are another prompt.
+  const at::Tensor mask = long_matrix({{0, 1, 1, 1}, {1, 1, 1, 1}, {1, 1, 1, 1}, {0, 1, 1, 1}, {1, 1, 1, 1}, {1, 1, 1, 1}});
+  EXPECT_TRUE(at::equal(trl::prefix_sources(ids, mask, 2), at::tensor({0, 1, 2, 0, 2, 5}, at::kLong)));
 }
 
 TEST_F(SharedPrefix, RefusesSourcesThatAreNotRootsAndPrefixesNotShared) {

@@ -7,6 +7,7 @@
 #include "trl/sdk/model/shared_prefix.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,33 @@ std::vector<int64_t> checked_sources(const at::Tensor& input_ids, const at::Tens
 
 }  // namespace
 
+at::Tensor prefix_sources(const at::Tensor& input_ids, const at::Tensor& attention_mask, int64_t columns) {
+  TRL_INTERNAL_ASSERT(input_ids.dim() == 2 && columns >= 0 && columns <= input_ids.size(1),
+                      "prefix_sources: input_ids must be (R, T) and columns in [0, T]");
+  const int64_t R = input_ids.size(0);
+  // One key per row: its first `columns` ids, then its first `columns` mask values.
+  const at::Tensor keys = at::cat({input_ids.narrow(1, 0, columns),
+                                   mask_or_ones(input_ids, attention_mask).narrow(1, 0, columns)}, 1)
+                              .cpu()
+                              .contiguous();
+  const int64_t* key = keys.data_ptr<int64_t>();
+  const int64_t width = keys.size(1);
+  std::map<std::vector<int64_t>, int64_t> first_row;
+  at::Tensor sources = at::empty({R}, at::kLong);
+  int64_t* source = sources.data_ptr<int64_t>();
+  for (int64_t r = 0; r < R; ++r) {
+    std::vector<int64_t> row(key + r * width, key + (r + 1) * width);
+    source[r] = first_row.emplace(std::move(row), r).first->second;
+  }
+  return sources;
+}
+
 int64_t shared_prefix_length(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& source) {
-  checked_sources(input_ids, source);
+  const std::vector<int64_t> sources = checked_sources(input_ids, source);
   const int64_t R = input_ids.size(0), T = input_ids.size(1);
-  if (T < 2) return 0;
+  bool any_shared = false;
+  for (int64_t r = 0; r < R; ++r) any_shared |= sources[static_cast<size_t>(r)] != r;
+  if (T < 2 || !any_shared) return 0;
   const at::Tensor mask = mask_or_ones(input_ids, attention_mask);
   const at::Tensor index = source.to(input_ids.device());
   const at::Tensor differs = input_ids.ne(input_ids.index_select(0, index)) | mask.ne(mask.index_select(0, index));

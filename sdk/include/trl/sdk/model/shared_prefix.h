@@ -14,9 +14,15 @@ namespace trl {
 
 class CausalLM;
 
+/// For each row, the first row whose first `columns` columns (ids and mask) equal its own, (R) int64 on
+/// the CPU: G generations of one prompt all get the first of them. input_ids and attention_mask (R, T)
+/// (mask undefined = all real); 0 <= columns <= T.
+at::Tensor prefix_sources(const at::Tensor& input_ids, const at::Tensor& attention_mask, int64_t columns);
+
 /// The largest P < T such that every row r's first P columns (ids and mask) equal those of row
 /// source[r]. input_ids and attention_mask (R, T) (mask undefined = all real); source (R) int64, each
-/// entry a row that is its own source. 0 when nothing is shared. Throws InternalError for a bad source.
+/// entry a row that is its own source. 0 when nothing is shared (every row its own source, or the
+/// first column differs). Throws InternalError for a bad source.
 int64_t shared_prefix_length(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& source);
 
 /// model.hidden_states(input_ids, attention_mask) (R, T, H), equal up to float rounding and with the
