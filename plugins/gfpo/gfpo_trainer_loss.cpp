@@ -1,6 +1,8 @@
 // The gfpo trainer's loss step (see gfpo_trainer_loss.h). B rows, P prompt width, C completion width.
 #include "gfpo_trainer_loss.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include "trl/sdk/model/causal_lm.h"
@@ -13,9 +15,11 @@ TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch
   const int64_t C = batch.completion_ids.size(1);
   const at::Tensor input_ids = at::cat({batch.prompt_ids, batch.completion_ids}, 1);            // (B, P + C)
   const at::Tensor attention_mask = at::cat({batch.prompt_mask, batch.completion_mask}, 1);     // (B, P + C)
-  // The G generations of a prompt share its P columns: computed once per prompt (shared_prefix.h).
+  // The G generations of a prompt share its P columns: computed once per prompt (shared_prefix.h). The
+  // split stays at P even when a group's completions begin alike, so that where it falls does not depend
+  // on which rows a batch holds (a rank's share computes what one process computes, to float rounding).
   const at::Tensor source = prefix_sources(input_ids, attention_mask, P);                        // (B)
-  const int64_t shared = shared_prefix_length(input_ids, attention_mask, source);
+  const int64_t shared = std::min(P, shared_prefix_length(input_ids, attention_mask, source));
   const at::Tensor hidden = shared_prefix_hidden_states(model, input_ids, attention_mask, source, shared);  // (B, P + C, H)
   // Position P - 1 + t predicts completion token t.
   const at::Tensor predicting = hidden.narrow(1, P - 1, C);                                     // (B, C, H)

@@ -26,8 +26,13 @@ using Clock = std::chrono::steady_clock;
 
 using host_process::read_jsonl;
 
-// Every tensor of `a`'s and `b`'s model.safetensors agrees to 1e-5, and training moved the weights away from
-// `initial`'s by more than 1e-4 (so the comparison is of trained weights).
+// Every tensor of `a`'s and `b`'s model.safetensors agrees to 1e-5 but for the odd element (at most one
+// in 1000, and by less than a quarter of one step at lr 1e-3), and training moved the weights away from
+// `initial`'s by more than 1e-4 (so the comparison is of trained weights). Why the odd element: AdamW
+// moves an element by about lr per step whatever its gradient's size, so where the gradient is near
+// zero, float rounding between a rank's batch and the whole batch (other matmul shapes, another
+// attention path for another sequence length, shared prompts computed once per batch) can flip the
+// step's direction: up to 1.1e-4 seen after 2 steps. A wrong row or group moves most elements by ~lr.
 void expect_same_trained_weights(const std::string& a, const std::string& b, const std::string& initial) {
   const trl::SafetensorsFile wa(a + "/model.safetensors");
   const trl::SafetensorsFile wb(b + "/model.safetensors");
@@ -36,7 +41,9 @@ void expect_same_trained_weights(const std::string& a, const std::string& b, con
   double moved = 0.0;
   for (const auto& entry : wa.entries()) {
     const at::Tensor x = wa.load(entry.name, at::kFloat), y = wb.load(entry.name, at::kFloat);
-    EXPECT_LE((x - y).abs().max().item<double>(), 1e-5) << entry.name;
+    const at::Tensor diff = (x - y).abs();
+    EXPECT_LE(diff.max().item<double>(), 2.5e-4) << entry.name;
+    EXPECT_LE(diff.gt(1e-5).sum().item<int64_t>(), std::max<int64_t>(1, x.numel() / 1000)) << entry.name;
     moved = std::max(moved, (x - w0.load(entry.name, at::kFloat)).abs().max().item<double>());
   }
   EXPECT_GT(moved, 1e-4);  // the weights did change
