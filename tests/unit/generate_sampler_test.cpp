@@ -7,8 +7,12 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <limits>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -125,6 +129,29 @@ TEST_F(GenerateSampler, RestoresTheCallersThreadCounts) {
   if (blas_set != nullptr) blas_set(blas_before);
   // The thread count changes nothing in the result.
   EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, two_threads.completion_ids);
+}
+
+// Every inter-op thread busy in its own generate(): no thread is free for the draws each one hands to
+// the pool (draw_ahead), so each must draw them itself, or it would wait forever. Same tokens as alone.
+TEST_F(GenerateSampler, DrawsItselfWhenNoPoolThreadIsFree) {
+  SamplingParams params;
+  params.max_new_tokens = 6;
+  const auto alone = trl::generate(*model_, kPrompts, params).completion_ids;
+  const int threads = at::get_num_interop_threads();
+  std::atomic<int> inside{0};
+  std::vector<std::promise<std::vector<std::vector<int64_t>>>> results(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) {
+    at::launch([&, i] {
+      ++inside;
+      while (inside.load() < threads) std::this_thread::yield();  // every pool thread is taken
+      results[static_cast<size_t>(i)].set_value(trl::generate(*model_, kPrompts, params).completion_ids);
+    });
+  }
+  for (auto& result : results) {
+    std::future<std::vector<std::vector<int64_t>>> done = result.get_future();
+    ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "generate() waits for the pool";
+    EXPECT_EQ(done.get(), alone);
+  }
 }
 
 // Sizes around the engine's 624-word blocks (2 words per draw), in one stream of calls: the values, and

@@ -40,30 +40,41 @@ TokenSampler::TokenSampler(const CausalLM& model, int64_t rows, const SamplingPa
 }
 
 TokenSampler::~TokenSampler() {
-  if (ahead_.valid()) ahead_.wait();
+  if (ahead_ && ahead_->taken.exchange(true)) ahead_done_.wait();  // else the pool's task finds it taken
+}
+
+void TokenSampler::draw_into(AheadDraws& job) {
+  try {
+    draw_exponential(job.race, generator_, words_);
+    job.done.set_value();
+  } catch (...) {
+    job.done.set_exception(std::current_exception());
+  }
 }
 
 void TokenSampler::draw_ahead(int64_t rows) {
   if (params_.temperature == 0) return;
-  TORCH_INTERNAL_ASSERT(!ahead_.valid(), "draw_ahead() twice without next()");
-  auto task = std::make_shared<std::packaged_task<void()>>([this, race = noise_.narrow(0, 0, rows)]() mutable {
-    draw_exponential(race, generator_, words_);
+  TORCH_INTERNAL_ASSERT(!ahead_, "draw_ahead() twice without next()");
+  ahead_ = std::make_shared<AheadDraws>();
+  ahead_->race = noise_.narrow(0, 0, rows);
+  ahead_done_ = ahead_->done.get_future();
+  // The task holds the job, not the sampler alive: once the job is taken it touches nothing else.
+  at::launch([this, job = ahead_] {
+    if (!job->taken.exchange(true)) draw_into(*job);
   });
-  ahead_ = task->get_future();
-  ahead_rows_ = rows;
-  at::launch([task] { (*task)(); });
 }
 
 at::Tensor TokenSampler::draws(int64_t rows) {
-  at::Tensor race = noise_.narrow(0, 0, rows);
-  if (!ahead_.valid()) {
+  if (!ahead_) {
+    at::Tensor race = noise_.narrow(0, 0, rows);
     draw_exponential(race, generator_, words_);
     return race;
   }
-  std::future<void> ahead = std::move(ahead_);
-  ahead.get();  // rethrows the draw's error
-  TORCH_INTERNAL_ASSERT(ahead_rows_ == rows, "draw_ahead() for ", ahead_rows_, " rows, next() for ", rows);
-  return race;
+  const std::shared_ptr<AheadDraws> job = std::move(ahead_);
+  if (!job->taken.exchange(true)) draw_into(*job);  // no pool thread took it yet: draw here
+  ahead_done_.get();  // rethrows the draw's error
+  TORCH_INTERNAL_ASSERT(job->race.size(0) == rows, "draw_ahead() for ", job->race.size(0), " rows, next() for ", rows);
+  return job->race;
 }
 
 at::Tensor TokenSampler::scores(const at::Tensor& hidden, const at::Tensor& seen) {

@@ -2,8 +2,10 @@
 // Letters: R rows at the start, B rows still running (B <= R), H hidden, V vocab.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <vector>
 
 #include <ATen/core/Generator.h>
@@ -25,7 +27,8 @@ class TokenSampler {
  public:
   /// Buffers for `rows` rows of `model`'s vocabulary; draws with a CPU generator seeded with params.seed.
   TokenSampler(const CausalLM& model, int64_t rows, const SamplingParams& params);
-  /// Waits for draws still running (an error thrown between draw_ahead() and next()).
+  /// Waits for draws a pool thread is running, or cancels those none took (an error thrown between
+  /// draw_ahead() and next()).
   ~TokenSampler();
   TokenSampler(const TokenSampler&) = delete;
   TokenSampler& operator=(const TokenSampler&) = delete;
@@ -33,7 +36,9 @@ class TokenSampler {
   /// Starts the random draws of the next call to next(), for `rows` rows, on a thread of ATen's
   /// inter-op pool, so that they overlap the forward pass and the lm_head on the caller's thread (the
   /// draws are independent of the scores; at vocabulary 32000 they cost about as much as a tiny-preset
-  /// decode step). Does nothing for greedy decoding. The next call to next() must have `rows` rows.
+  /// decode step). If no pool thread has taken them when next() needs them (a busy pool, or the caller
+  /// is the pool's only thread), next() draws them itself. Does nothing for greedy decoding. The next
+  /// call to next() must have `rows` rows.
   void draw_ahead(int64_t rows);
 
   /// Next token of each row (B) int64 on the CPU, from the last hidden states (B, H) and the
@@ -44,6 +49,15 @@ class TokenSampler {
  private:
   /// The (B, V) exponential draws of this step: those draw_ahead() started, or drawn now.
   at::Tensor draws(int64_t rows);
+
+  /// Draws started by draw_ahead(): whoever sets `taken` first (a pool thread or next()) draws them.
+  struct AheadDraws {
+    std::atomic<bool> taken{false};
+    std::promise<void> done;
+    at::Tensor race;  // (rows, V) view of noise_
+  };
+  /// Draws `job`'s values and fulfils its promise, with the draw's error if it throws.
+  void draw_into(AheadDraws& job);
 
   /// Scores (B, V) float32 after the logits processors, on the model's device.
   at::Tensor scores(const at::Tensor& hidden, const at::Tensor& seen);
@@ -57,8 +71,8 @@ class TokenSampler {
   at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws
   at::Tensor tokens_;     // (R, 1) int64 CPU
   std::vector<uint32_t> words_;  // the generator's raw words for one step's draws (exponential_draws.h)
-  std::future<void> ahead_;      // draws started by draw_ahead(), for ahead_rows_ rows
-  int64_t ahead_rows_ = 0;
+  std::shared_ptr<AheadDraws> ahead_;  // draws started by draw_ahead(), null when none
+  std::future<void> ahead_done_;       // ahead_->done's future
 };
 
 }  // namespace trl
