@@ -1,8 +1,9 @@
 // The GRPO workload: the gfpo trainer's step with num_iterations 1, beta 0 and loss_type dapo (TRL's
 // defaults): sample G completions per prompt with the KV cache (trl::generate), score them (fraction of
 // even token ids), group-normalised advantages (grpo_advantages), one policy forward over prompt +
-// completion with each prompt computed once (shared_prefix.h), token_stats at the completion positions (tempered log-probs and entropies), grpo_loss,
-// backward, clipping, AdamW. Letters: N = prompts × G rows, P prompt tokens, C completion tokens.
+// completion with each prompt computed once (gfpo::prompt_shared_hidden_states), token_stats at the
+// completion positions (tempered log-probs and entropies), grpo_loss, backward, clipping, AdamW.
+// Letters: N = prompts × G rows, P prompt tokens, C completion tokens.
 #include <cmath>
 #include <limits>
 
@@ -11,11 +12,11 @@
 
 #include "bench_workloads.h"
 #include "train/optimizer.h"
+#include "gfpo_trainer_loss.h"
 #include "grpo_advantages.h"
 #include "grpo_loss.h"
 #include "trl/sdk/generate/generator.h"
 #include "trl/sdk/model/causal_lm.h"
-#include "trl/sdk/model/shared_prefix.h"
 #include "trl/sdk/model/token_stats.h"
 
 namespace trl::bench {
@@ -35,10 +36,8 @@ GrpoStep grpo_step_loss(CausalLM& model, const at::Tensor& prompt_ids, const at:
   const gfpo::Advantages adv = gfpo::grpo_advantages(rewards, {1.0}, G, gfpo::ScaleRewards::group);
 
   const at::Tensor input_ids = at::cat({prompt_ids, completions}, 1);  // (N, P + C)
-  // As the trainer (gfpo_trainer_loss.cpp): each prompt's columns once for its G completions.
-  const at::Tensor source = prefix_sources(input_ids, {}, P);          // (N)
-  const at::Tensor hidden = shared_prefix_hidden_states(model, input_ids, {}, source,
-                                                        shared_prefix_length(input_ids, {}, source));  // (N, P + C, H)
+  // The trainer's forward (gfpo_trainer_loss.h): each prompt's columns once for its G completions.
+  const at::Tensor hidden = gfpo::prompt_shared_hidden_states(model, input_ids, {}, P);  // (N, P + C, H)
   TokenStatsOptions options;
   options.temperature = cfg.at("temperature").get<double>();
   options.entropy = true;  // TRL logs the entropy of every step

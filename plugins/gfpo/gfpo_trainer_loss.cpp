@@ -10,17 +10,20 @@
 
 namespace trl::gfpo {
 
+at::Tensor prompt_shared_hidden_states(const CausalLM& model, const at::Tensor& input_ids,
+                                       const at::Tensor& attention_mask, int64_t prompt_width) {
+  const at::Tensor source = prefix_sources(input_ids, attention_mask, prompt_width);  // (B)
+  const int64_t shared = std::min(prompt_width, shared_prefix_length(input_ids, attention_mask, source));
+  return shared_prefix_hidden_states(model, input_ids, attention_mask, source, shared);
+}
+
 TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy) {
   const int64_t P = batch.prompt_ids.size(1);
   const int64_t C = batch.completion_ids.size(1);
   const at::Tensor input_ids = at::cat({batch.prompt_ids, batch.completion_ids}, 1);            // (B, P + C)
   const at::Tensor attention_mask = at::cat({batch.prompt_mask, batch.completion_mask}, 1);     // (B, P + C)
-  // The G generations of a prompt share its P columns: computed once per prompt (shared_prefix.h). The
-  // split stays at P even when a group's completions begin alike, so that where it falls does not depend
-  // on which rows a batch holds (a rank's share computes what one process computes, to float rounding).
-  const at::Tensor source = prefix_sources(input_ids, attention_mask, P);                        // (B)
-  const int64_t shared = std::min(P, shared_prefix_length(input_ids, attention_mask, source));
-  const at::Tensor hidden = shared_prefix_hidden_states(model, input_ids, attention_mask, source, shared);  // (B, P + C, H)
+  // The G generations of a prompt share its P columns: computed once per prompt.
+  const at::Tensor hidden = prompt_shared_hidden_states(model, input_ids, attention_mask, P);   // (B, P + C, H)
   // Position P - 1 + t predicts completion token t.
   const at::Tensor predicting = hidden.narrow(1, P - 1, C);                                     // (B, C, H)
   const at::Tensor labels = batch.completion_ids.masked_fill(batch.completion_mask.eq(0), kIgnoreIndex);  // (B, C)

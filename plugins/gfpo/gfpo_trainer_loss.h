@@ -25,6 +25,14 @@ namespace trl::gfpo {
 /// (their log-prob and entropy are 0). Differentiable unless called under a no-grad guard.
 TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy);
 
+/// model.hidden_states(input_ids, attention_mask) (B, P + C, H) of prompt + completion rows, equal up to
+/// float rounding, with the columns of each prompt (the first `prompt_width`) computed once for the rows
+/// that hold it (shared_prefix.h). The split stays at the prompt width even when a group's completions
+/// begin alike, so where it falls does not depend on which rows a batch holds (a rank's share computes
+/// what one process computes, to float rounding). attention_mask may be undefined (all real).
+at::Tensor prompt_shared_hidden_states(const CausalLM& model, const at::Tensor& input_ids,
+                                       const at::Tensor& attention_mask, int64_t prompt_width);
+
 /// Everything grpo_loss needs besides the micro-batch.
 struct LossSettings {
   GrpoLossConfig loss;                      ///< the loss knobs

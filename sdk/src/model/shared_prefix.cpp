@@ -42,6 +42,22 @@ std::vector<int64_t> checked_sources(const at::Tensor& input_ids, const at::Tens
   return rows;
 }
 
+/// shared_prefix_length() for `sources`, the checked_sources() of `source`.
+int64_t shared_columns(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& source,
+                       const std::vector<int64_t>& sources) {
+  const int64_t R = input_ids.size(0), T = input_ids.size(1);
+  bool any_shared = false;
+  for (int64_t r = 0; r < R; ++r) any_shared |= sources[static_cast<size_t>(r)] != r;
+  if (T < 2 || !any_shared) return 0;
+  const at::Tensor mask = mask_or_ones(input_ids, attention_mask);
+  const at::Tensor index = source.to(input_ids.device());
+  const at::Tensor differs = input_ids.ne(input_ids.index_select(0, index)) | mask.ne(mask.index_select(0, index));
+  // First differing column of each row (T when none): argmax of a 0/1 row returns the first 1.
+  const at::Tensor flagged = at::cat({differs, at::ones({R, 1}, differs.options())}, 1).to(at::kByte);
+  const int64_t shared = flagged.argmax(1).min().item<int64_t>();
+  return std::min(shared, T - 1);
+}
+
 }  // namespace
 
 at::Tensor prefix_sources(const at::Tensor& input_ids, const at::Tensor& attention_mask, int64_t columns) {
@@ -66,18 +82,7 @@ at::Tensor prefix_sources(const at::Tensor& input_ids, const at::Tensor& attenti
 }
 
 int64_t shared_prefix_length(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& source) {
-  const std::vector<int64_t> sources = checked_sources(input_ids, source);
-  const int64_t R = input_ids.size(0), T = input_ids.size(1);
-  bool any_shared = false;
-  for (int64_t r = 0; r < R; ++r) any_shared |= sources[static_cast<size_t>(r)] != r;
-  if (T < 2 || !any_shared) return 0;
-  const at::Tensor mask = mask_or_ones(input_ids, attention_mask);
-  const at::Tensor index = source.to(input_ids.device());
-  const at::Tensor differs = input_ids.ne(input_ids.index_select(0, index)) | mask.ne(mask.index_select(0, index));
-  // First differing column of each row (T when none): argmax of a 0/1 row returns the first 1.
-  const at::Tensor flagged = at::cat({differs, at::ones({R, 1}, differs.options())}, 1).to(at::kByte);
-  const int64_t shared = flagged.argmax(1).min().item<int64_t>();
-  return std::min(shared, T - 1);
+  return shared_columns(input_ids, attention_mask, source, checked_sources(input_ids, source));
 }
 
 at::Tensor shared_prefix_hidden_states(const CausalLM& model, const at::Tensor& input_ids,
@@ -86,7 +91,7 @@ at::Tensor shared_prefix_hidden_states(const CausalLM& model, const at::Tensor& 
   const std::vector<int64_t> sources = checked_sources(input_ids, source);
   const int64_t T = input_ids.size(1);
   TRL_INTERNAL_ASSERT(prefix > 0 && prefix < T, "shared prefix: prefix must be in [0, T)");
-  TRL_INTERNAL_ASSERT(shared_prefix_length(input_ids, attention_mask, source) >= prefix,
+  TRL_INTERNAL_ASSERT(shared_columns(input_ids, attention_mask, source, sources) >= prefix,
                       "shared prefix: the rows do not share their first " + std::to_string(prefix) + " columns");
   // roots: the U rows that are their own source, in row order; slot[r]: the index of r's source among them.
   std::vector<int64_t> roots, slot(sources.size());
