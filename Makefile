@@ -12,9 +12,10 @@ DEMO_MODEL ?= examples/models/tiny
 
 all: build
 
-# fuzz: clang for the fuzz smoke test (ctest label `fuzz`) that `make test` runs.
+# fuzz: clang for the fuzz smoke test (ctest label `fuzz`) that `make test` runs; test: node and npm for
+# the tokenizer parity test. The demo needs neither.
 deps:
-	@scripts/install-deps.sh build fuzz
+	@scripts/install-deps.sh build fuzz test
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -30,7 +31,12 @@ test: build
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
-demo: build
+# Only what the demo runs: the host, the SDK and the three shipped plugins (not the tests or benchmarks).
+DEMO_TARGETS ?= trl-host dpo bema gfpo
+demo:
+	@scripts/install-deps.sh build
+	$(MAKE) $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	scripts/demo.sh $(BUILD)
 
 # trl-host vs the PyTorch-eager peer (bench/README.md): builds only trl-host and trl_bench, writes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages trl-host needs, only those missing. Usage: install-deps.sh [build|bench|fuzz|python]...
+# Installs the Debian 12 packages trl-host needs, only those missing. Usage: install-deps.sh [build|bench|fuzz|test|python]...
 # Needs root (or sudo) only when something is missing; nothing is downloaded outside Debian's repositories.
 set -euo pipefail
 
@@ -7,8 +7,8 @@ build_pkgs=(g++ cmake make pkg-config libtorch-dev libopenblas0-pthread libboost
             nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev libicu-dev
             libgloo-dev libelf-dev libyaml-cpp-dev
             python3       # python3 (standard library only): the tests' independent TensorBoard and SVG readers
-            python3-jinja2   # the chat-template reference (ctest ChatTemplateReference) renders with it
-            nodejs npm)      # the tokenizer parity test runs the npm reference tokenizers (tests/tokenizer-parity)
+            python3-jinja2)  # the chat-template reference (ctest ChatTemplateReference) renders with it
+test_pkgs=(nodejs npm)  # the tokenizer parity test (ctest TokenizerParitySlow) runs the npm reference tokenizers
 bench_pkgs=(python3 python3-torch python3-numpy time)  # time: GNU time, peak RSS in bench/lora
 fuzz_pkgs=(clang libclang-rt-14-dev)
 python_pkgs=(python3 python3-venv)  # scripts/python-env.sh: the PyPI reference environments under build/venvs/
@@ -19,8 +19,10 @@ for set in "${@:-build}"; do
     build) want+=("${build_pkgs[@]}") ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     fuzz)  want+=("${fuzz_pkgs[@]}") ;;
+    # A node from elsewhere (e.g. NodeSource's nodejs, which bundles npm) serves as well as Debian's.
+    test)  command -v node >/dev/null && command -v npm >/dev/null || want+=("${test_pkgs[@]}") ;;
     python) want+=("${python_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown package set '$set' (expected build, bench, fuzz or python)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown package set '$set' (expected build, bench, fuzz, test or python)" >&2; exit 2 ;;
   esac
 done
 

@@ -93,8 +93,8 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
                       "TR-DPO (sync_ref_model) is not supported with a peft block, as in TRL; set it to false");
   if (!loss_config_.reference_free) reference_ = ReferenceModel::from_context(ctx);
   if (precompute_ref_log_probs_) {
-    precompute_reference(ctx, train_pairs_);
-    precompute_reference(ctx, eval_pairs_);
+    precompute_reference(ctx, train_pairs_, ctx.args.per_device_train_batch_size);
+    precompute_reference(ctx, eval_pairs_, ctx.args.per_device_eval_batch_size);
     // The columns now carry the reference; a model kept only for them would double the memory (TRL frees
     // it too). Callbacks then see no reference model, which BEMA refuses clearly.
     reference_.reset();
@@ -141,10 +141,14 @@ std::pair<size_t, size_t> rank_share(size_t count, const dist::ProcessGroup* pg,
 
 }  // namespace
 
-void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs) {
+void DpoTrainer::precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs,
+                                      int64_t default_batch_size) {
   // TRL's precompute pass: the reference (the initial policy unless ref_model is given), without gradient,
   // LD-weighted like the live reference (§1.4), in batches of precompute_ref_batch_size.
-  const int64_t batch_size = precompute_ref_batch_size_.value_or(ctx.args.per_device_train_batch_size);
+  const int64_t batch_size = precompute_ref_batch_size_.value_or(default_batch_size);
+  if (!pairs.empty())
+    log::info("dpo: precomputing reference log-probs of " + std::to_string(pairs.size()) + " pairs in batches of " +
+              std::to_string(batch_size));
   at::NoGradGuard no_grad;
   // Data parallel: each rank computes a contiguous share [lo, hi) of the pairs, then every rank receives
   // all of them (docs/distributed.md), so the work is split and every replica holds the same columns.

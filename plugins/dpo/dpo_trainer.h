@@ -50,7 +50,8 @@ class DpoTrainer : public Trainer {
   static void gather_metrics(dist::ProcessGroup& group, std::vector<std::pair<std::string, at::Tensor>>& loss_metrics,
                              BatchLoss& result);
   /// Reference log-probs for every pair of `pairs`, in batches (precompute_ref_log_probs).
-  void precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs);
+  /// `default_batch_size` applies when precompute_ref_batch_size is null: the train or the eval batch size, as TRL.
+  void precompute_reference(TrainerContext& ctx, std::vector<TokenizedPair>& pairs, int64_t default_batch_size);
   PreferenceBatch collate(const std::vector<const TokenizedPair*>& pairs) const;
 
   DpoLossConfig loss_config_;

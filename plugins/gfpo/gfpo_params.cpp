@@ -105,8 +105,10 @@ ParamTable grpo_params() {
         "drop sequences with negative advantage whose mean old-minus-new log-prob exceeds this; null = off")
       .at_least(0);
   // Logging.
-  t.add("log_completions", T::boolean, false, "write a sample of completions every logging step");
-  t.add("num_completions_to_print", T::integer, nullptr, "rows in that sample; null = all").at_least(1);
+  t.add("log_completions", T::boolean, false,
+        "print each generation batch's completions to the log (completions.jsonl always holds them all)");
+  t.add("num_completions_to_print", T::integer, nullptr, "completions printed per generation batch; null = all")
+      .at_least(1);
   return t;
 }
 

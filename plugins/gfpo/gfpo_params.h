@@ -92,7 +92,7 @@ struct GrpoConfig {
   double top_entropy_quantile = 1.0;                ///< rho: keep the top-rho tokens by entropy; 1 = all
   bool use_bias_correction_kl = false;              ///< multiply the KL by the importance ratio
   std::optional<double> off_policy_mask_threshold;  ///< DeepSeek-V3.2 off-policy sequence mask; nullopt = off
-  bool log_completions = false;                     ///< write a completions sample each logging step
+  bool log_completions = false;                     ///< print each generation batch's completions to the log
   std::optional<int64_t> num_completions_to_print;  ///< rows in that sample; nullopt = all
   std::optional<int64_t> num_remains_in_group;      ///< R (GFPO): completions kept per group; nullopt = GRPO
   std::vector<std::string> warnings;                ///< TRL's init warnings that apply; the trainer logs them

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -13,6 +14,7 @@
 #include "dpo_loss_config.h"
 #include "dpo_trainer.h"
 #include "trl/sdk/error.h"
+#include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/token_stats.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
@@ -184,6 +186,22 @@ TEST_F(DpoTrainerTest, PrecomputedReferenceGivesTheLiveLoss) {
   EXPECT_NE(live_loss, std::log(2.0));
   EXPECT_NEAR(pre_loss, live_loss, 1e-5);
   EXPECT_NEAR(a.means()["rewards/margins"].get<double>(), b.means()["rewards/margins"].get<double>(), 1e-5);
+}
+
+// §1.1: a null precompute_ref_batch_size falls back to the train batch size for the train pairs and to the
+// eval batch size for the eval pairs (TRL's `precompute_ref_batch_size or per_device_eval_batch_size`).
+TEST_F(DpoTrainerTest, PrecomputeBatchesEvalPairsByTheEvalBatchSize) {
+  DpoHarness h(dir_, {{"precompute_ref_log_probs", true}, {"per_device_train_batch_size", 2},
+                      {"per_device_eval_batch_size", 5}}, data_);
+  h.run.eval_dataset = data_;
+  const std::string log_path = (dir_ / "run.log").string();
+  trl::log::set_file_sink(log_path);
+  h.trainer->prepare(*h.ctx);
+  trl::log::clear_file_sink();
+  std::ifstream in(log_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("reference log-probs of 8 pairs in batches of 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("reference log-probs of 8 pairs in batches of 5"), std::string::npos) << text;
 }
 
 // TR-DPO (§1.6): at steps divisible by ref_model_sync_steps, θ_ref ← (1−α)·θ_ref + α·θ_policy.

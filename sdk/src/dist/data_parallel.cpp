@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/checkpoint.h"
+#include "train/crc32c.h"
 #include "trl/sdk/dist/process_group.h"
 #include "trl/sdk/error.h"
 
@@ -40,19 +41,23 @@ std::vector<std::pair<std::string, at::Tensor>> gather_rng_states(ProcessGroup* 
 
 void check_replicas_identical(ProcessGroup* pg, const std::vector<at::Tensor>& tensors, const std::string& what) {
   if (pg == nullptr || tensors.empty()) return;
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> sums;
+  // A CRC-32C of each tensor's bytes: equal checksums mean bit-identical weights up to a 2^-32 chance per
+  // tensor, where sums (as before) could miss two swapped or sign-flipped elements.
+  std::vector<int64_t> checksums;
+  checksums.reserve(tensors.size());
   for (const at::Tensor& t : tensors) {
-    const at::Tensor d = t.detach().to(at::kDouble);
-    sums.push_back(d.sum().reshape({1}));
-    sums.push_back(d.square().sum().reshape({1}));
+    const at::Tensor bytes = t.detach().cpu().contiguous();
+    checksums.push_back(static_cast<int64_t>(crc32c(bytes.data_ptr(), bytes.nbytes())));
   }
-  const at::Tensor local = at::cat(sums).cpu();  // (2N,) float64
+  const at::Tensor local = at::tensor(checksums, at::kLong);  // (N,) int64
   const std::vector<at::Tensor> all = pg->all_gather(local);
   for (size_t r = 1; r < all.size(); ++r) {
-    if (!at::equal(all[r], all[0]))
-      throw DistributedError("rank " + std::to_string(r) + " holds different weights of " + what + " than rank 0: " +
-                             "the replicas diverged (a component that is not deterministic across ranks, or a bug)");
+    const at::Tensor differs = all[r].ne(all[0]).nonzero();
+    if (differs.numel() > 0)
+      throw DistributedError("rank " + std::to_string(r) + " holds different weights of " + what + " than rank 0 (" +
+                             std::to_string(differs.numel()) + " of " + std::to_string(tensors.size()) +
+                             " tensors differ, the first is tensor " + std::to_string(differs[0][0].item<int64_t>()) +
+                             "): the replicas diverged (a component that is not deterministic across ranks, or a bug)");
   }
 }
 

@@ -33,8 +33,9 @@ std::string rng_state_key(int64_t rank);
 /// Every rank's `local_state` keyed by rng_state_key (a single entry without a group). Collective.
 std::vector<std::pair<std::string, at::Tensor>> gather_rng_states(ProcessGroup* pg, const at::Tensor& local_state);
 
-/// Throws DistributedError unless every rank holds bit-identical `tensors` (compared through per-tensor
-/// float64 sums and sums of squares); `what` names them ("the policy"). Collective; no-op without a group.
+/// Throws DistributedError unless every rank holds bit-identical `tensors` (compared through a CRC-32C of
+/// each tensor's bytes); `what` names them ("the policy"), the error the first differing tensor's index.
+/// Collective; no-op without a group.
 void check_replicas_identical(ProcessGroup* pg, const std::vector<at::Tensor>& tensors, const std::string& what);
 
 /// Writes checkpoint_dir/distributed.json, the world size that wrote the checkpoint.
