@@ -10,9 +10,11 @@ with EOS, the mean length and reward of the rows the trainer kept (all rows with
 same numbers per window of steps as a curve. Also from metrics.jsonl: the `reward` metric as the trainer
 logged it (for GFPO: over the kept rows only), and the run time.
 
-Usage: summarize.py WORK_DIR [--window W] [--build NOTE] [--wall-time NOTE]
+Usage: summarize.py WORK_DIR [--window W] [--build NOTE] [--wall-time NOTE] [--task TEXT] [--model TEXT]
   --build: what the binaries were built from (default: the checkout's HEAD when summarizing)
   --wall-time: how long run.sh took, and under what load
+  --task, --model: what the runs trained on and from (defaults: the "digits" study of this folder);
+  bench/gfpo_purpose/run.sh passes its own
 """
 import argparse
 import json
@@ -21,6 +23,9 @@ import platform
 import subprocess
 
 RUNS = ["grpo", "gfpo_length", "gfpo_length_k4", "gfpo_token_efficiency", "grpo_g16"]
+DIGITS_TASK = "digits: reward 1.0 when the completion contains a digit (format reward, [0-9], search)"
+DIGITS_MODEL = ("init-model --preset tiny --seed 1, warmed up by examples/gfpo_warmup.json (DPO + rpo_alpha 1, "
+                "60 steps); gfpo runs: examples/gfpo.json, learning_rate 1e-4")
 
 
 def mean(values):
@@ -91,6 +96,8 @@ def main():
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--build", default=None)
     parser.add_argument("--wall-time", default=None)
+    parser.add_argument("--task", default=DIGITS_TASK)
+    parser.add_argument("--model", default=DIGITS_MODEL)
     opts = parser.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -99,8 +106,8 @@ def main():
     except (OSError, subprocess.CalledProcessError):
         commit = None
     out = {
-        "task": "digits: reward 1.0 when the completion contains a digit (format reward, [0-9], search)",
-        "model": "init-model --preset tiny --seed 1, warmed up by examples/gfpo_warmup.json (DPO + rpo_alpha 1, 60 steps); gfpo runs: examples/gfpo.json, learning_rate 1e-4",
+        "task": opts.task,
+        "model": opts.model,
         "window_steps": opts.window,
         "measured_on": "every sampled completion (completions.jsonl), before filtering",
         "build": opts.build or f"checkout HEAD {commit} when summarized",
@@ -108,7 +115,9 @@ def main():
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, one LibTorch thread",
         "runs": {},
     }
-    for name in RUNS:
+    names = RUNS + sorted(n for n in os.listdir(opts.work_dir)
+                          if n not in RUNS and os.path.isfile(os.path.join(opts.work_dir, n, "completions.jsonl")))
+    for name in names:
         run_dir = os.path.join(opts.work_dir, name)
         if os.path.isdir(run_dir):
             out["runs"][name] = summarize(run_dir, opts.window)
