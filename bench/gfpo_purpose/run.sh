@@ -5,7 +5,8 @@
 #   bench/gfpo_purpose/run.sh [BUILD_DIR]        (default: build)
 #   environment: SEEDS ("1 2 3": training seeds; the model and the warm-up always use seed 1),
 #   RUNS ("grpo gfpo_length gfpo_token_efficiency"), STEPS (100), JOBS (2 trainings at a time),
-#   WORK (runs/gfpo-purpose), OUT (bench/gfpo_purpose: where results_seed<N>.json and length.svg go)
+#   WORK (runs/gfpo-purpose), OUT (bench/gfpo_purpose: where results_seed<N>.json and length.svg go),
+#   PLOT_RUNS (the runs drawn in length.svg: "grpo gfpo_length gfpo_token_efficiency")
 #
 # 1. `trl-host init-model --preset tiny --seed 1`, then bench/gfpo_purpose/warmup.json: 60 DPO steps with an
 #    SFT term (rpo_alpha 1) on pairs whose chosen replies are short (1-6 bytes, 12 % digits), so the model
@@ -16,6 +17,11 @@
 #      grpo                    G = 8, no filter, 32 rows trained per step
 #      gfpo_length             G = 16, keep the 8 shortest of each group, 32 rows
 #      gfpo_token_efficiency   G = 16, keep the 8 with the most reward per token, 32 rows
+#    and, when RUNS names them (controls and ablations, not in the default set):
+#      grpo_g16                G = 16, no filter, 64 rows: "sampling more" without filtering
+#      gfpo_length_k4          G = 16, keep the 4 shortest, 16 rows
+#      grpo_mask               grpo with mask_truncated_completions (no loss on replies without EOS)
+#      gfpo_length_mask        gfpo_length with mask_truncated_completions
 # 3. summarize.py (shared with bench/gfpo_length) writes results_seed<N>.json, and plot.py length.svg: mean
 #    completion length (and reward) per step, mean over the seeds, every sampled completion (before filtering).
 #
@@ -32,10 +38,11 @@ STEPS=${STEPS:-100}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-grpo gfpo_length gfpo_token_efficiency}
+PLOT_RUNS=${PLOT_RUNS:-grpo gfpo_length gfpo_token_efficiency}
 export OMP_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=gfpo
 export LD_LIBRARY_PATH="$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cd "$ROOT"
-mkdir -p "$WORK"
+mkdir -p "$WORK" "$OUT"
 
 if [ ! -f "$WORK/warmup/run_config.json" ] || [ "${REDO_WARMUP:-0}" = 1 ]; then
   "$HOST" init-model --preset tiny --out "$WORK/model0" --seed 1 --force
@@ -61,6 +68,11 @@ for seed in $SEEDS; do
   train "$seed" grpo "${no_filter[@]}" --set args.num_generations=8 --set args.per_device_train_batch_size=32
   train "$seed" gfpo_length
   train "$seed" gfpo_token_efficiency --set group_filter.name=token_efficiency
+  train "$seed" grpo_g16 "${no_filter[@]}"
+  train "$seed" gfpo_length_k4 --set args.num_remains_in_group=4
+  train "$seed" grpo_mask "${no_filter[@]}" --set args.num_generations=8 --set args.per_device_train_batch_size=32 \
+    --set args.mask_truncated_completions=true
+  train "$seed" gfpo_length_mask --set args.mask_truncated_completions=true
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
@@ -75,5 +87,5 @@ for seed in $SEEDS; do
     --model "init-model --preset tiny --seed 1, warmed up by bench/gfpo_purpose/warmup.json (DPO + rpo_alpha 1, 60 steps); runs: bench/gfpo_purpose/number.json" \
     > "$OUT/results_seed$seed.json"
 done
-python3 "$HERE/plot.py" "$WORK" --seeds $SEEDS --out "$OUT/length.svg"
+python3 "$HERE/plot.py" "$WORK" --seeds $SEEDS --runs $PLOT_RUNS --out "$OUT/length.svg"
 echo "wrote $OUT/results_seed*.json and $OUT/length.svg"
