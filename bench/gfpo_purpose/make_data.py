@@ -12,9 +12,10 @@ GFPO paper's setting: equal accuracy is reachable with short completions.
 
 Unlike the earlier "digits" study (examples/data/make_gfpo_digits.py: 4 % digits in the warm-up replies, a
 starting hit rate of about 12 %), the warm-up here makes a model that already answers: its short chosen
-replies carry digits at 12 % a byte, so a short reply scores about a third of the time at the start and
-GFPO's kept (short) rows carry a learning signal from the first step. The rejected replies are long
-(18-32 bytes) and drawn from the same byte mix, so DPO learns "stop early", not which bytes to use.
+replies carry digits at 12 % a byte, so at the start a reply scores about half the time (0.43-0.49 over the
+first 10 steps of the runs) and GFPO's kept (short) rows carry a learning signal from the first step. The
+rejected replies are long (18-32 bytes) and drawn from the same byte mix, so DPO learns "stop early", not
+which bytes to use.
 
 Run: python3 bench/gfpo_purpose/make_data.py   (rewrites the files under bench/gfpo_purpose/data/)
 """

@@ -5,12 +5,18 @@
 #   bench/gfpo_purpose/run.sh [BUILD_DIR]        (default: build)
 #   environment: SEEDS ("1 2 3": training seeds; the model and the warm-up always use seed 1),
 #   RUNS ("grpo gfpo_length gfpo_token_efficiency"), STEPS (100), JOBS (2 trainings at a time),
-#   WORK (runs/gfpo-purpose), OUT (bench/gfpo_purpose: where results_seed<N>.json and length.svg go),
-#   PLOT_RUNS (the runs drawn in length.svg: "grpo gfpo_length gfpo_token_efficiency")
+#   WORK (runs/gfpo-purpose), OUT (bench/gfpo_purpose: where results_seed<N>.json go), PLOT (the SVG:
+#   docs/gfpo_purpose_length.svg), PLOT_RUNS (the runs it draws: "grpo gfpo_length gfpo_token_efficiency")
+#
+# The committed results: `bench/gfpo_purpose/run.sh` (100 steps, the three runs), then
+#   RUNS="grpo_g16 gfpo_length_k4 grpo_mask gfpo_length_mask" bench/gfpo_purpose/run.sh   (the controls)
+#   STEPS=200 WORK=runs/gfpo-purpose-200 OUT=bench/gfpo_purpose/steps200 PLOT=docs/gfpo_purpose_length_200.svg \
+#     RUNS="grpo gfpo_length gfpo_token_efficiency gfpo_length_k4" PLOT_RUNS="$RUNS" bench/gfpo_purpose/run.sh
+# and bench/gfpo_purpose/table.py [FOLDER] prints the tables of docs/gfpo.md from the results files.
 #
 # 1. `trl-host init-model --preset tiny --seed 1`, then bench/gfpo_purpose/warmup.json: 60 DPO steps with an
 #    SFT term (rpo_alpha 1) on pairs whose chosen replies are short (1-6 bytes, 12 % digits), so the model
-#    stops early and answers with a number about a third of the time (make_data.py explains the task).
+#    stops early and answers with a number about half the time (make_data.py explains the task).
 # 2. bench/gfpo_purpose/number.json for each seed: reward 1.0 when the reply contains a digit anywhere
 #    (built-in `format` reward, pattern [0-9], search mode), 4 prompts per step, learning rate 1e-4,
 #    max_completion_length 48, dapo loss, beta 0:
@@ -22,11 +28,11 @@
 #      gfpo_length_k4          G = 16, keep the 4 shortest, 16 rows
 #      grpo_mask               grpo with mask_truncated_completions (no loss on replies without EOS)
 #      gfpo_length_mask        gfpo_length with mask_truncated_completions
-# 3. summarize.py (shared with bench/gfpo_length) writes results_seed<N>.json, and plot.py length.svg: mean
+# 3. summarize.py (shared with bench/gfpo_length) writes results_seed<N>.json, and plot.py the SVG: mean
 #    completion length (and reward) per step, mean over the seeds, every sampled completion (before filtering).
 #
-# Each training is single-threaded and seeded: a given build gives the same numbers. About 5 minutes a run
-# on an idle core; 9 runs.
+# Each training is single-threaded and seeded: a given build gives the same numbers. 20-60 s a run (100
+# steps) on the shared 2-core machine at load average ~16; the default set is 9 runs, about 3 minutes.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
@@ -39,6 +45,7 @@ JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-grpo gfpo_length gfpo_token_efficiency}
 PLOT_RUNS=${PLOT_RUNS:-grpo gfpo_length gfpo_token_efficiency}
+PLOT=${PLOT:-$ROOT/docs/gfpo_purpose_length.svg}
 export OMP_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=gfpo
 export LD_LIBRARY_PATH="$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cd "$ROOT"
@@ -87,5 +94,5 @@ for seed in $SEEDS; do
     --model "init-model --preset tiny --seed 1, warmed up by bench/gfpo_purpose/warmup.json (DPO + rpo_alpha 1, 60 steps); runs: bench/gfpo_purpose/number.json" \
     > "$OUT/results_seed$seed.json"
 done
-python3 "$HERE/plot.py" "$WORK" --seeds $SEEDS --runs $PLOT_RUNS --out "$OUT/length.svg"
-echo "wrote $OUT/results_seed*.json and $OUT/length.svg"
+python3 "$HERE/plot.py" "$WORK" --seeds $SEEDS --runs $PLOT_RUNS --out "$PLOT"
+echo "wrote $OUT/results_seed*.json and $PLOT"
