@@ -12,6 +12,9 @@
 #   RUNS="grpo_g16 gfpo_length_k4 grpo_mask gfpo_length_mask" bench/gfpo_purpose/run.sh   (the controls)
 #   STEPS=200 WORK=runs/gfpo-purpose-200 OUT=bench/gfpo_purpose/steps200 PLOT=docs/gfpo_purpose_length_200.svg \
 #     RUNS="grpo gfpo_length gfpo_token_efficiency gfpo_length_k4" PLOT_RUNS="$RUNS" bench/gfpo_purpose/run.sh
+#   python3 bench/gfpo_purpose/make_data.py --digit-share 0.04 --out runs/gfpo-purpose-share4/data
+#   DATA=runs/gfpo-purpose-share4/data WORK=runs/gfpo-purpose-share4 OUT=bench/gfpo_purpose/share4 \
+#     PLOT=bench/gfpo_purpose/share4/length.svg RUNS="grpo gfpo_length" PLOT_RUNS="$RUNS" bench/gfpo_purpose/run.sh
 # and bench/gfpo_purpose/table.py [FOLDER] prints the tables of docs/gfpo.md from the results files.
 #
 # 1. `trl-host init-model --preset tiny --seed 1`, then bench/gfpo_purpose/warmup.json: 60 DPO steps with an
@@ -46,6 +49,7 @@ SEEDS=${SEEDS:-1 2 3}
 RUNS=${RUNS:-grpo gfpo_length gfpo_token_efficiency}
 PLOT_RUNS=${PLOT_RUNS:-grpo gfpo_length gfpo_token_efficiency}
 PLOT=${PLOT:-$ROOT/docs/gfpo_purpose_length.svg}
+DATA=$(cd "${DATA:-$HERE/data}" && pwd)
 export OMP_NUM_THREADS=1 TRL_EXPERIMENTAL_SILENCE=gfpo
 export LD_LIBRARY_PATH="$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cd "$ROOT"
@@ -54,6 +58,7 @@ mkdir -p "$WORK" "$OUT"
 if [ ! -f "$WORK/warmup/run_config.json" ] || [ "${REDO_WARMUP:-0}" = 1 ]; then
   "$HOST" init-model --preset tiny --out "$WORK/model0" --seed 1 --force
   "$HOST" train "$HERE/warmup.json" --set model="$WORK/model0" --set args.output_dir="$WORK/warmup" \
+    --set train_dataset="$DATA/number_warmup.jsonl" \
     > "$WORK/warmup.log" 2>&1
 fi
 
@@ -67,7 +72,8 @@ train() {
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done  # failures are counted below
   mkdir -p "$WORK/seed$seed"
   echo "$(date -u +%H:%M:%S) training seed $seed $name"
-  "$HOST" train "$HERE/number.json" --set model="$WORK/warmup" --set args.max_steps="$STEPS" \
+  "$HOST" train "$HERE/number.json" --set model="$WORK/warmup" --set train_dataset="$DATA/number_train.jsonl" \
+    --set args.max_steps="$STEPS" \
     --set args.seed="$seed" "$@" --set args.output_dir="$WORK/seed$seed/$name" > "$WORK/seed$seed/$name.log" 2>&1 &
   pids+=($!)
 }

@@ -24,29 +24,31 @@ def main():
     seeds = sorted(results)
     runs = [r for r in results[seeds[0]] if all(r in results[s] for s in seeds)]
     mean = lambda v: sum(v) / len(v)
-    print(f"Per run, seeds {', '.join(map(str, seeds))}: first -> last {results[seeds[0]][runs[0]]['steps']} steps' "
-          "window (each seed; mean)\n")
-    print("| run | G | R | mean length | mean reward | truncated share | length at reward 0.9 (step) "
-          "| rows trained: length gap up-down, steps 1-30 | groups with no signal, last window |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    per_seed = lambda v, d: " / ".join(f"{x:.{d}f}" for x in v)
+    steps = results[seeds[0]][runs[0]]["steps"]
+    print(f"Seeds {', '.join(map(str, seeds))}, {steps} steps; per seed, then (the mean of the seeds)\n")
+    print("| run | mean length, last 10 steps (seeds' mean: first → last 10) | mean reward, likewise "
+          "| truncated, last 10 | length at reward 0.9 (step) |")
+    print("|---|---|---|---|---|")
     for run in runs:
         rs = [results[s][run] for s in seeds]
         first_len = [r["first_window"]["length"] for r in rs]
         last_len = [r["last_window"]["length"] for r in rs]
         first_rew = [r["first_window"]["reward"] for r in rs]
         last_rew = [r["last_window"]["reward"] for r in rs]
-        trunc = [r["last_window"]["truncated"] for r in rs]
         at = [r["at_reward"]["0.9"] for r in rs]
+        at_cell = " / ".join("never" if a is None else f"{a['length']:.1f} ({a['step']})" for a in at)
+        print(f"| `{run}` | {per_seed(last_len, 1)} ({mean(first_len):.1f} → **{mean(last_len):.1f}**) "
+              f"| {per_seed(last_rew, 2)} ({mean(first_rew):.2f} → **{mean(last_rew):.2f}**) "
+              f"| {per_seed([r['last_window']['truncated'] for r in rs], 2)} | {at_cell} |")
+    print("\n| run | advantage_length_gap, steps 1-30 | frac_reward_zero_std, last 10 |")
+    print("|---|---|---|")
+    for run in runs:
+        rs = [results[s][run] for s in seeds]
         gaps = [mean([c["advantage_length_gap"] for c in r["curve"][:3] if c["advantage_length_gap"] is not None])
                 for r in rs]
-        zero = [r["frac_reward_zero_std_last"] for r in rs]
-        cell = lambda f, l, d: " / ".join(f"{a:.{d}f}→{b:.{d}f}" for a, b in zip(f, l)) + \
-            f" ({mean(f):.{d}f}→{mean(l):.{d}f})"
-        at_cell = " / ".join("never" if a is None else f"{a['length']:.1f} ({a['step']})" for a in at)
-        print(f"| `{run}` | {rs[0]['num_generations']} | {rs[0]['num_remains_in_group'] or '-'} "
-              f"| {cell(first_len, last_len, 1)} | {cell(first_rew, last_rew, 2)} "
-              f"| {' / '.join(fmt(t, 2) for t in trunc)} | {at_cell} "
-              f"| {' / '.join(fmt(g) for g in gaps)} | {' / '.join(fmt(z, 2) for z in zero)} |")
+        print(f"| `{run}` | {' / '.join(fmt(g) for g in gaps)} "
+              f"| {' / '.join(fmt(r['frac_reward_zero_std_last'], 2) for r in rs)} |")
 
 
 if __name__ == "__main__":
