@@ -5,7 +5,8 @@ before GFPO's filter). Thin lines: one seed each; thick line: the mean over the 
 trailing moving average over --smooth steps (the raw per-step values are in the runs' completions.jsonl).
 
 Usage: plot.py WORK_DIR --seeds 1 2 3 [--runs grpo gfpo_length ...] [--smooth 5] --out length.svg
-  WORK_DIR holds seed<N>/<run>/completions.jsonl. Standard library only.
+  WORK_DIR holds seed<N>/<run>/completions.jsonl; a run trained for none of the seeds is left out (named on
+  stderr). Standard library only.
 """
 import argparse
 import json
@@ -66,11 +67,19 @@ def main():
     parser.add_argument("--out", required=True)
     opts = parser.parse_args()
     data = {}
+    path_of = lambda run, seed: os.path.join(opts.work_dir, f"seed{seed}", run, "completions.jsonl")
+    # A run trained for no seed is left out (named on stderr); one trained for some seeds only is an error.
+    skipped = [r for r in opts.runs if not any(os.path.isfile(path_of(r, s)) for s in opts.seeds)]
+    if skipped:
+        print(f"plot.py: not drawn (not trained in {opts.work_dir}): {' '.join(skipped)}", file=sys.stderr)
+    opts.runs = [r for r in opts.runs if r not in skipped]
+    if not opts.runs:
+        sys.exit(f"plot.py: none of the runs has a completions.jsonl under {opts.work_dir}/seed<N>/")
     for run in opts.runs:
         for seed in opts.seeds:
-            path = os.path.join(opts.work_dir, f"seed{seed}", run, "completions.jsonl")
+            path = path_of(run, seed)
             if not os.path.isfile(path):
-                sys.exit(f"plot.py: {path} is missing (run bench/gfpo_purpose/run.sh first)")
+                sys.exit(f"plot.py: {path} is missing (run bench/gfpo_purpose/run.sh with SEEDS including {seed})")
             data[run, seed] = (per_step(path, "length"), per_step(path, "reward"))
     steps = min(len(v[0]) for v in data.values())
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{TOP + 2 * PANEL_H + GAP + BOTTOM}" '
