@@ -83,7 +83,10 @@ std::vector<std::optional<double>> PythonReward::score(const RewardInput& input)
     kwargs["completions"] = completions_of(input);
     kwargs["completion_ids"] = ids_of(input);
     kwargs["trainer_state"] = trainer_state(input);
-    const py::object result = callable_->object()(**kwargs);
+    py::object result = callable_->object()(**kwargs);
+    // TRL awaits an async reward function (an LLM judge, say); one coroutine per call runs to completion here.
+    if (py::module_::import("inspect").attr("iscoroutine")(result).cast<bool>())
+      result = py::module_::import("asyncio").attr("run")(result);
     return read_rewards(result, N, callable_->label());
   } catch (const py::error_already_set& e) {
     throw Error(callable_->label() + " raised " + describe(e));

@@ -9,6 +9,7 @@
 // - every other dataset column (the keys of the batch's first row, as TRL) as a list aligned with the rows;
 // - trainer_state: an object with global_step, max_steps and epoch (TRL passes transformers' TrainerState).
 // It returns one float or None per completion; None is TRL's "not applicable" (NaN in the rewards matrix).
+// An async function's coroutine is run to completion (asyncio.run), as TRL awaits it.
 // TRL's log_extra and log_metric hooks are not passed (docs/python.md).
 #pragma once
 

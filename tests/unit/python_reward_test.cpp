@@ -112,6 +112,18 @@ def partial(completions, **kwargs):
   EXPECT_EQ(got, (std::vector<std::optional<double>>{1.0, std::nullopt, 1.0}));
 }
 
+TEST(PythonReward, AsyncFunctionIsAwaited) {
+  PyDir dir;
+  const std::string file = dir.write("async_reward.py", R"(
+import asyncio
+async def judge(completions, **kwargs):
+    await asyncio.sleep(0)
+    return [0.5 for _ in completions]
+)");
+  const auto got = reward({{"file", file}, {"function", "judge"}})->score(input_of({"a", "b"}, {1, 1}));
+  EXPECT_EQ(got, (std::vector<std::optional<double>>{0.5, 0.5}));
+}
+
 TEST(PythonReward, NumpyResultsAreRead) {
   PyDir dir;
   const std::string file = dir.write("numpy_reward.py", R"(
