@@ -86,11 +86,13 @@ TEST_F(PythonCli, TrlPageGroupFilterAndPythonAccuracyTrainUnchanged) {
   // The page's filter scores each completion by its position: the last R = 2 of every group are kept.
   const std::vector<nlohmann::json> rows = read_jsonl(dir_.path("page/completions.jsonl"));
   ASSERT_EQ(rows.size(), 24u);  // 2 steps x 3 prompts x G 4, in group order
-  for (size_t i = 0; i < rows.size(); ++i)
+  for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].at("kept").get<bool>(), i % 4 >= 2) << "row " << i << " (position " << i % 4 << " of its group)";
+    // The Python accuracy reward gives the C++ one's reward on every completion.
+    EXPECT_EQ(rows[i].at("rewards").at("accuracy_reward"), rows[i].at("rewards").at("accuracy")) << rows[i].dump();
+  }
 
-  // The Python accuracy reward agrees with the C++ one on the same completions, step by step; its metrics
-  // carry the function's name, as TRL's.
+  // Its metrics carry the function's name, as TRL's, and agree with the C++ reward's step by step.
   const std::vector<nlohmann::json> metrics = read_jsonl(dir_.path("page/metrics.jsonl"));
   ASSERT_EQ(metrics.size(), 3u);
   for (size_t step = 0; step < 2; ++step) {
