@@ -57,7 +57,8 @@ class PythonCli : public ::testing::Test {
     nlohmann::json doc = {{"trainer", "gfpo"},
                           {"model", host_process::tiny_model()},
                           {"train_dataset", "prompts.jsonl"},
-                          {"reward_funcs", reward_funcs},
+                          // One spec in braces is an object, not a list of one.
+                          {"reward_funcs", reward_funcs.is_array() ? reward_funcs : nlohmann::json::array({reward_funcs})},
                           {"args", args}};
     if (!filter.is_null()) {
       doc["group_filter"] = filter;
@@ -204,10 +205,11 @@ TEST_F(PythonCli, PluginsListShowsPythonAsExperimental) {
   const Result list = host({"plugins", "list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   bool found = false;
-  for (const nlohmann::json& p : nlohmann::json::parse(list.out)) {
-    if (p.value("name", "") != "python") continue;
+  const nlohmann::json listing = nlohmann::json::parse(list.out);
+  for (const nlohmann::json& p : listing.at("plugins")) {
+    if (p.value("name", std::string()) != "python") continue;
     found = true;
-    EXPECT_EQ(p.value("stability", ""), "experimental") << p.dump();
+    EXPECT_EQ(p.value("stability", std::string()), "experimental") << p.dump();
   }
   EXPECT_TRUE(found) << list.out;
 }
