@@ -3,8 +3,11 @@
 # with the C++ `length_penalty` reward and once with the same reward written in Python (trivial_reward.py),
 # interleaved REPEATS times. Both rewards give identical values, so both runs train identically and sample
 # the same completions (checked: every logged loss equal); the difference is the Python call alone.
-# Time per step = train_runtime / steps (the interpreter's start and the import happen before training,
-# in prepare, and are not counted). Reported: the median of each side and their ratio (python / C++).
+# Wall time per step = train_runtime / steps (the interpreter's start and the import happen before training,
+# in prepare, and are not counted). CPU time per step = the process's user + system CPU seconds / steps
+# (GNU time), which a loaded machine inflates far less than wall time; it includes the process's start-up
+# (model load, and for Python the interpreter's start and the import), which only counts against Python.
+# Reported: the median of each side and their ratios (python / C++).
 #
 # Usage: bench/python_reward/run.sh [BUILD_DIR] [STEPS] [THREADS] [REPEATS]   (defaults: build, 6, 2, 3)
 # Writes bench/python_reward/results.json and prints one line.
@@ -17,6 +20,7 @@ threads="${3:-2}"
 repeats="${4:-3}"
 host="$build/bin/trl-host"
 [[ -x "$host" ]] || { echo "no trl-host at $host (build first)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "needs GNU time (/usr/bin/time, Debian package 'time')" >&2; exit 1; }
 [[ -f "$build/lib/trl/plugins/python.so" ]] || { echo "no python plugin in $build (needs libpython3-dev, pybind11-dev)" >&2; exit 1; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/trl-python-bench-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -45,7 +49,8 @@ runs=()
 for ((r = 0; r < repeats; r++)); do
   for side in cpp python; do
     rm -rf "$work/$side"
-    "$host" --log-level warn train "$work/$side.json" >/dev/null 2>"$work/$side.log" || { cat "$work/$side.log" >&2; exit 1; }
+    /usr/bin/time -f "%U %S" -o "$work/$side.$r.cpu" "$host" --log-level warn train "$work/$side.json" >/dev/null \
+      2>"$work/$side.log" || { cat "$work/$side.log" >&2; exit 1; }
     cp "$work/$side/metrics.jsonl" "$work/$side.$r.jsonl"
     runs+=("$side.$r")
   done
@@ -54,24 +59,31 @@ done
 python3 - "$work" "$steps" "$threads" "$repeats" "$here/results.json" <<'PY'
 import json, statistics, sys
 work, steps, threads, repeats, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-per_step, losses = {"cpp": [], "python": []}, {}
+per_step, cpu_per_step, losses = {"cpp": [], "python": []}, {"cpp": [], "python": []}, {}
 for side in per_step:
     for r in range(repeats):
         rows = [json.loads(l) for l in open(f"{work}/{side}.{r}.jsonl") if l.strip()]
         per_step[side].append(rows[-1]["train_runtime"] / steps)
+        user, system = map(float, open(f"{work}/{side}.{r}.cpu").read().split()[-2:])
+        cpu_per_step[side].append((user + system) / steps)
         losses.setdefault(side, [row["loss"] for row in rows[:-1]])
 if losses["cpp"] != losses["python"]:
     sys.exit(f"python-reward bench: the two runs trained differently: losses {losses['cpp']} vs {losses['python']}")
 cpp, py = statistics.median(per_step["cpp"]), statistics.median(per_step["python"])
+cpp_cpu, py_cpu = statistics.median(cpu_per_step["cpp"]), statistics.median(cpu_per_step["python"])
 result = {"benchmark": "GRPO step (gfpo trainer, no filter), small preset, G 4 x 8 rows, 32 new tokens: "
                        "C++ length_penalty reward vs the same reward in Python",
           "steps": steps, "threads": threads, "repeats": repeats,
           "step_s": {side: [round(v, 4) for v in values] for side, values in per_step.items()},
           "median_step_s": {"cpp": round(cpp, 4), "python": round(py, 4)}, "ratio_python_over_cpp": round(py / cpp, 4),
+          "step_cpu_s": {side: [round(v, 4) for v in values] for side, values in cpu_per_step.items()},
+          "median_step_cpu_s": {"cpp": round(cpp_cpu, 4), "python": round(py_cpu, 4)},
+          "cpu_ratio_python_over_cpp": round(py_cpu / cpp_cpu, 4),
           "losses_equal": True}
 with open(out, "w") as f:
     json.dump(result, f, indent=2)
     f.write("\n")
-print(f"python-reward bench: median step {cpp:.3f} s (C++ reward) vs {py:.3f} s (Python reward): "
-      f"ratio {py / cpp:.3f} ({repeats} interleaved runs of {steps} steps, {threads} threads)")
+print(f"python-reward bench: median step {cpp:.3f} s (C++ reward) vs {py:.3f} s (Python reward): ratio "
+      f"{py / cpp:.3f}; CPU {cpp_cpu:.3f} s vs {py_cpu:.3f} s: ratio {py_cpu / cpp_cpu:.3f} "
+      f"({repeats} interleaved runs of {steps} steps, {threads} threads)")
 PY

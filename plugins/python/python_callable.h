@@ -11,8 +11,9 @@
 namespace trl::python {
 
 /// One loaded callable. Construction starts the interpreter if needed and imports the code; destruction
-/// releases the Python object under the GIL. Not copyable.
-class PythonCallable {
+/// releases the Python object under the GIL. Not copyable. Hidden, as pybind11's own types are (its member
+/// would otherwise be less visible than the class in code built without -fvisibility=hidden).
+class __attribute__((visibility("hidden"))) PythonCallable {
  public:
   /// Starts Python with spec.venv, makes the file's folder and the run config's folder importable, runs
   /// the file as a module named after it (a file loaded by two components runs once) or imports the module,

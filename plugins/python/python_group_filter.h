@@ -19,8 +19,8 @@
 
 namespace trl::python {
 
-/// A GFPO group filter written in Python.
-class PythonGroupFilter final : public GroupFilter {
+/// A GFPO group filter written in Python (hidden like PythonCallable, whose pybind11 member it owns).
+class __attribute__((visibility("hidden"))) PythonGroupFilter final : public GroupFilter {
  public:
   /// Loads the callable (PythonCallable: ConfigError for anything wrong with the configuration).
   explicit PythonGroupFilter(const CallableSpec& spec);

@@ -24,8 +24,8 @@
 
 namespace trl::python {
 
-/// A reward function written in Python.
-class PythonReward final : public RewardFunction {
+/// A reward function written in Python (hidden like PythonCallable, whose pybind11 member it owns).
+class __attribute__((visibility("hidden"))) PythonReward final : public RewardFunction {
  public:
   /// Loads the callable (PythonCallable: ConfigError for anything wrong with the configuration).
   explicit PythonReward(const CallableSpec& spec);

@@ -40,7 +40,10 @@ std::string describe(const py::error_already_set& error, size_t max_lines) {
   std::vector<std::string> lines;
   try {
     const py::object format = py::module_::import("traceback").attr("format_exception");
-    const std::string text = py::str("").attr("join")(format(error.type(), error.value(), error.trace())).cast<std::string>();
+    // An exception raised by C code (a failed import) may have no traceback: None, not a null handle.
+    const py::object trace = error.trace() ? py::reinterpret_borrow<py::object>(error.trace()) : py::none();
+    const py::object value = error.value() ? py::reinterpret_borrow<py::object>(error.value()) : py::none();
+    const std::string text = py::str("").attr("join")(format(error.type(), value, trace)).cast<std::string>();
     size_t start = 0;
     while (start < text.size()) {
       size_t end = text.find('\n', start);
@@ -49,7 +52,7 @@ std::string describe(const py::error_already_set& error, size_t max_lines) {
       if (!line.empty() && line != "Traceback (most recent call last):") lines.push_back(line);
       start = end + 1;
     }
-  } catch (const py::error_already_set&) {
+  } catch (const std::exception&) {
     return error.what();  // the traceback module itself failed: pybind11's own one-line summary
   }
   if (lines.empty()) return error.what();
