@@ -57,8 +57,8 @@ CallableSpec parse_callable_spec(const Args& args, ComponentKind kind) {
   if (module && module->empty()) args.fail("module", "expected a module name, got an empty string");
   spec.file = absolute_from(file.value_or(""), spec.config_dir);
   spec.module = module.value_or("");
-  spec.function = args.string("function");
-  if (spec.function.empty()) args.fail("function", "expected the name of a function or class, got an empty string");
+  spec.function = args.optional_string("function").value_or("");
+  if (spec.function.empty()) args.fail("function", "expected the name of a function or class in the file or module");
   spec.kwargs = args.value("kwargs");
   if (!spec.kwargs.is_null() && !spec.kwargs.is_object())
     args.fail("kwargs", "expected an object of keyword arguments, got " + spec.kwargs.dump());
