@@ -3,7 +3,8 @@
 # Environment: BENCH_PRESETS (default "tiny small large"), BENCH_THREADS (default: physical cores),
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps, default 5 / 2), BENCH_WORKLOADS (default
 # "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch), BENCH_BUILD=0 (use the
-# binaries already in BUILD_DIR), BENCH_LORA=0 (skip the LoRA vs full fine-tuning run, bench/lora/run.sh).
+# binaries already in BUILD_DIR), BENCH_LORA=0 (skip the LoRA vs full fine-tuning run, bench/lora/run.sh),
+# BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh).
 # Writes bench/results.json and prints the table; exits non-zero if the two sides disagree.
 set -euo pipefail
 
@@ -54,4 +55,11 @@ done
 if [ "${BENCH_LORA:-1}" != 0 ]; then
   echo "bench: LoRA vs full fine-tuning (bench/lora/run.sh)"
   "$root/bench/lora/run.sh" "$build" "$steps" "$threads"
+fi
+
+# The python plugin's cost per call: a GRPO step with a C++ reward vs the same reward in Python (docs/python.md).
+if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+  echo "bench: GRPO step, C++ reward vs Python reward (bench/python_reward/run.sh)"
+  [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target gfpo python -j "$(nproc)"
+  "$root/bench/python_reward/run.sh" "$build" "$steps" "$threads"
 fi

@@ -187,8 +187,9 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
   for (int64_t k = 0; k < n_local / G; ++k)
     group_seeds.push_back(
         generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::train, generation, lo / G + k));
-  const Rollout rollout =
+  Rollout rollout =
       generate_group_rollouts(ctx.model, ctx.tokenizer, train_prompts_, local_rows, G, group_seeds, sampling_, step);
+  set_progress(rollout.input, ctx.state);
 
   // 2. Score locally, gather the rewards (spec §3.2 "Gathering"), then filter (training only) and compute
   // the advantages on the whole batch, on every rank, exactly as one process does. A filter sees every
@@ -378,7 +379,8 @@ void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
       rows.insert(rows.end(), static_cast<size_t>(G), p);
       seeds.push_back(generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::eval, step, p));
     }
-    const Rollout rollout = generate_group_rollouts(ctx.model, ctx.tokenizer, eval_prompts_, rows, G, seeds, sampling_, step);
+    Rollout rollout = generate_group_rollouts(ctx.model, ctx.tokenizer, eval_prompts_, rows, G, seeds, sampling_, step);
+    set_progress(rollout.input, ctx.state);
     const int64_t F = static_cast<int64_t>(rewards_.functions.size());
     const at::Tensor local_rewards = rows.empty() ? at::zeros({0, F}, at::kDouble) : score_rewards(rewards_, rollout.input);
     const at::Tensor rewards_per_func = gather_rows(pg, local_rewards);  // (rows of the batch, F)

@@ -74,14 +74,19 @@ RewardInput gather_reward_input(dist::ProcessGroup* pg, const RewardInput& local
     rows.push_back({{"p", local.prompts[i]},
                     {"c", local.completions[i]},
                     {"ids", local.completion_ids[i]},
-                    {"col", i < local.columns.size() ? local.columns[i] : nlohmann::json::object()}});
+                    {"col", i < local.columns.size() ? local.columns[i] : nlohmann::json::object()},
+                    {"pv", i < local.prompt_values.size() ? local.prompt_values[i] : nlohmann::json()}});
   RewardInput out;
   out.global_step = local.global_step;
+  out.max_steps = local.max_steps;
+  out.epoch = local.epoch;
+  out.conversational = local.conversational;
   for (nlohmann::json& row : gather_json_rows(pg, std::move(rows))) {
     out.prompts.push_back(row.at("p").get<std::string>());
     out.completions.push_back(row.at("c").get<std::string>());
     out.completion_ids.push_back(row.at("ids").get<std::vector<int64_t>>());
     out.columns.push_back(std::move(row.at("col")));
+    out.prompt_values.push_back(std::move(row.at("pv")));
   }
   return out;
 }
