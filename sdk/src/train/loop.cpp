@@ -10,10 +10,12 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
 
 #include "dist/data_parallel.h"
+#include "train/autocast_scope.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/policy_weights.h"
@@ -200,6 +202,7 @@ TrainResult TrainingLoop::run() {
     Metrics eval_metrics;
     {
       at::NoGradGuard no_grad;
+      const AutocastScope mixed_precision(ctx_.device, args.bf16);
       trainer_.evaluate(ctx_, eval_metrics);
     }
     const nlohmann::json means = eval_metrics.means();
@@ -268,7 +271,12 @@ TrainResult TrainingLoop::run() {
 
     double step_loss = 0.0;
     for (int64_t micro = 0; micro < ga; ++micro) {
-      at::Tensor loss = trainer_.compute_loss(ctx_, state.global_step * ga + micro, metrics);
+      at::Tensor loss;
+      {
+        // bf16=True: the forward pass and the loss under autocast, the backward outside it (as transformers).
+        const AutocastScope mixed_precision(ctx_.device, args.bf16);
+        loss = trainer_.compute_loss(ctx_, state.global_step * ga + micro, metrics);
+      }
       const double value = loss.item<double>();
       if (!std::isfinite(value)) throw NonFiniteError(step, "the loss is " + std::to_string(value));
       loss.backward();
