@@ -16,7 +16,7 @@
 #                      CUDA runtime libraries come from the wheel's nvidia-* dependencies (their RPATH), not a
 #                      toolkit. Off by default: loading them costs every process ~1 GB of mappings for no use on CPU.
 #
-# Sets TRL_TORCH_LIBRARY_DIR (the folder of libtorch_cpu.so, recorded in RPATH and shown by `trl-host env`).
+# Which libtorch_cpu.so a process really runs on is found at run time (`trl-host env`, trl/sdk/torch_runtime.h).
 # Installed with the SDK: TrlSdkConfig.cmake sets these three to the SDK's own build before including this file.
 if(NOT DEFINED TRL_TORCH)
   set(TRL_TORCH "system" CACHE STRING "LibTorch to build against: system (Debian's libtorch-dev) or pip (a torch wheel)")
@@ -31,14 +31,6 @@ endif()
 
 if(TRL_TORCH STREQUAL "system")
   find_package(Torch REQUIRED)
-  get_target_property(_trl_torch_location torch IMPORTED_LOCATION)
-  if(NOT _trl_torch_location)
-    get_target_property(_trl_torch_location torch IMPORTED_LOCATION_RELEASE)
-  endif()
-  if(NOT _trl_torch_location)
-    set(_trl_torch_location "${TORCH_LIBRARY}")
-  endif()
-  get_filename_component(TRL_TORCH_LIBRARY_DIR "${_trl_torch_location}" DIRECTORY)
 elseif(TRL_TORCH STREQUAL "pip")
   if(NOT TRL_TORCH_PIP_DIR)
     message(FATAL_ERROR "TRL_TORCH=pip needs -DTRL_TORCH_PIP_DIR=<venv>/lib/python3.X/site-packages/torch "
@@ -50,7 +42,6 @@ elseif(TRL_TORCH STREQUAL "pip")
       message(FATAL_ERROR "TRL_TORCH_PIP_DIR=${_dir}: no ${_need} (expected the torch wheel's package folder)")
     endif()
   endforeach()
-  set(TRL_TORCH_LIBRARY_DIR "${_dir}/lib")
   # The wheel's include/ also holds the third-party headers it was built with (fmt 11, pybind11, oneDNN,
   # ...): first on the include path, its fmt would replace Debian's fmt 9 that spdlog needs. So the include
   # path gets a folder with links to LibTorch's own header trees only.

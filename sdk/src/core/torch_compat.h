@@ -23,10 +23,12 @@ namespace trl::compat {
 using OptimizerStateKey =
     typename std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
 
-/// The key of `parameter`'s entry in Optimizer::state(), as LibTorch's own optimizers compute it.
-inline OptimizerStateKey optimizer_state_key(const at::Tensor& parameter) {
+/// The key of `parameter`'s entry in Optimizer::state(), as LibTorch's own optimizers compute it. (A
+/// template only so that the branch for the other release is discarded, not compiled.)
+template <class Key = OptimizerStateKey>
+Key optimizer_state_key(const at::Tensor& parameter) {
   void* impl = parameter.unsafeGetTensorImpl();
-  if constexpr (std::is_same_v<OptimizerStateKey, std::string>) {
+  if constexpr (std::is_same_v<Key, std::string>) {
     return c10::str(impl);  // 1.13's c10::guts::to_string: operator<< of the pointer
   } else {
     return impl;

@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <ATen/Version.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/api/include/torch/version.h>
 

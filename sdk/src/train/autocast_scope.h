@@ -1,4 +1,4 @@
-// Private to libtrl_sdk: bf16 mixed precision for a scope (TrainingArguments::bf16).
+// Private to libtrl_sdk: bf16 mixed precision for a scope (the training arguments' bf16 key).
 #pragma once
 
 #include <c10/core/Device.h>

@@ -105,6 +105,9 @@ TrainingLoop::~TrainingLoop() = default;
 
 TrainResult TrainingLoop::run() {
   const TrainingArguments& args = ctx_.args;
+  // TrainingArguments' bf16 (transformers' bf16=True, checked by from_args): autocast_scope.h. Read from the
+  // validated args, which every trainer's table has (training_arguments_params()).
+  const bool bf16 = ctx_.trainer_args.has("bf16") && ctx_.trainer_args.boolean("bf16");
   CausalLM& model = ctx_.model;
   // Data parallel (docs/distributed.md): every rank runs this same loop; rank 0 alone writes outputs.
   dist::ProcessGroup* const pg = ctx_.process_group;
@@ -202,7 +205,7 @@ TrainResult TrainingLoop::run() {
     Metrics eval_metrics;
     {
       at::NoGradGuard no_grad;
-      const AutocastScope mixed_precision(ctx_.device, args.bf16);
+      const AutocastScope mixed_precision(ctx_.device, bf16);
       trainer_.evaluate(ctx_, eval_metrics);
     }
     const nlohmann::json means = eval_metrics.means();
@@ -274,7 +277,7 @@ TrainResult TrainingLoop::run() {
       at::Tensor loss;
       {
         // bf16=True: the forward pass and the loss under autocast, the backward outside it (as transformers).
-        const AutocastScope mixed_precision(ctx_.device, args.bf16);
+        const AutocastScope mixed_precision(ctx_.device, bf16);
         loss = trainer_.compute_loss(ctx_, state.global_step * ga + micro, metrics);
       }
       const double value = loss.item<double>();

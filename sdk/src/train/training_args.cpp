@@ -111,7 +111,7 @@ c10::ScalarType scalar_type(const std::string& torch_dtype) {
 
 // A dtype this LibTorch cannot run on the device (float16 linear layers on the CPU in LibTorch 1.13) is a
 // config error here, before any model is loaded, rather than a failure inside the first linear layer.
-void check_dtypes_run(const Args& a, const TrainingArguments& t) {
+void check_dtypes_run(const Args& a, const TrainingArguments& t, bool bf16) {
   const c10::Device device(t.device);
   auto unsupported = [&](c10::ScalarType dtype) { return dtype_unsupported_reason(device, dtype); };
   if (t.torch_dtype != "float32") {
@@ -120,7 +120,7 @@ void check_dtypes_run(const Args& a, const TrainingArguments& t) {
                                 torch_runtime().describe() + ": its linear layers fail with \"" + why +
                                 "\" (use float32" + (t.torch_dtype == "float16" ? ", or bfloat16" : "") + ")");
   }
-  if (t.bf16) {
+  if (bf16) {
     if (const std::string why = unsupported(c10::kBFloat16); !why.empty())
       a.fail("bf16", "bfloat16 mixed precision cannot run on " + t.device + " with " + torch_runtime().describe() +
                          ": its linear layers fail with \"" + why + "\"");
@@ -160,8 +160,9 @@ TrainingArguments TrainingArguments::from_args(const Args& a) {
   t.device = a.string("device");
   if (const std::string why = device_unavailable_reason(t.device); !why.empty()) a.fail("device", why);
   t.torch_dtype = a.string("torch_dtype");
-  t.bf16 = a.boolean("bf16");
-  check_dtypes_run(a, t);
+  // bf16 is read where it acts, the training loop (mixed_precision_enabled), so TrainingArguments keeps its
+  // layout for plugins built against SDK 1.0.
+  check_dtypes_run(a, t, a.boolean("bf16"));
   t.num_threads = a.integer("num_threads");
   t.report_to = parse_report_to(a);
   t.logging_dir = a.optional_string("logging_dir");

@@ -52,14 +52,8 @@ struct TrainingArguments {
   std::vector<std::string> report_to;
   /// TensorBoard folder; unset = TENSORBOARD_LOGGING_DIR if set, else output_dir/runs/<Mon DD_HH-MM-SS>_<host>.
   std::optional<std::string> logging_dir;
-  /// bf16 mixed precision (transformers' bf16=True): the loss is computed under autocast to bfloat16 (matmuls
-  /// and linear layers in bfloat16, reductions and softmax in float32) while weights, gradients and the
-  /// optimizer state keep torch_dtype. Last, so the fields before it keep their offsets for older plugins.
-  bool bf16 = false;
 
-  /// Reads every field from validated args (a table that includes training_arguments_params()). Throws a
-  /// ConfigError naming the key when this LibTorch cannot use `device`, or cannot train in torch_dtype or
-  /// bf16 there (trl/sdk/torch_runtime.h), before any model is loaded.
+  /// Reads every field from validated args (a table that includes training_arguments_params()).
   static TrainingArguments from_args(const Args& args);
   /// The data-order seed: data_seed if set, else seed.
   int64_t effective_data_seed() const { return data_seed.value_or(seed); }
