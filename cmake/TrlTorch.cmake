@@ -29,6 +29,26 @@ if(NOT DEFINED TRL_TORCH_CUDA)
   option(TRL_TORCH_CUDA "TRL_TORCH=pip: also link the wheel's CUDA libraries (libtorch_cuda.so)" OFF)
 endif()
 
+# Precompiled <ATen/ATen.h> for the targets with many LibTorch translation units: measured on a test file of
+# tests/unit (GCC 12, -O3, LibTorch 2.15 headers), 17.3 s of CPU without, 10.3 s with, and 22 s once to build
+# the header. On by default for the wheel's build (no ccache hits from the Debian build to lose; CI builds it
+# from scratch), off for Debian's (ccache caches no compile that uses a precompiled header).
+if(TRL_TORCH STREQUAL "pip")
+  option(TRL_PRECOMPILE_HEADERS "Precompile <ATen/ATen.h> for the SDK's heaviest consumers" ON)
+else()
+  option(TRL_PRECOMPILE_HEADERS "Precompile <ATen/ATen.h> for the SDK's heaviest consumers" OFF)
+endif()
+function(trl_precompile_torch_headers)
+  if(NOT TRL_PRECOMPILE_HEADERS)
+    return()
+  endif()
+  foreach(target ${ARGN})
+    if(TARGET ${target})
+      target_precompile_headers(${target} PRIVATE <ATen/ATen.h>)
+    endif()
+  endforeach()
+endfunction()
+
 if(TRL_TORCH STREQUAL "system")
   find_package(Torch REQUIRED)
 elseif(TRL_TORCH STREQUAL "pip")

@@ -175,7 +175,7 @@ TEST(ExponentialDraws, EqualLibTorchsKernelBitForBit) {
 
 // The device-generic path (exponential_ itself: what a CUDA tensor takes, core/kernel_dispatch.h), forced on
 // the CPU, and the bulk path give the same values from twin generators; which path the CPU takes by default
-// is decided by comparing the two once (LibTorch 1.13's kernel: the bulk path).
+// is decided by comparing the two once.
 TEST(ExponentialDraws, GenericPathGivesTheSameValues) {
   at::Generator bulk = at::make_generator<at::CPUGeneratorImpl>(9);
   at::Generator generic = at::make_generator<at::CPUGeneratorImpl>(9);
@@ -188,7 +188,9 @@ TEST(ExponentialDraws, GenericPathGivesTheSameValues) {
   }
   EXPECT_TRUE(at::equal(a, b));
   EXPECT_TRUE(at::equal(at::rand({3}, bulk), at::rand({3}, generic))) << "the generators end in the same state";
-  if (TORCH_VERSION_MAJOR == 1) EXPECT_TRUE(trl::bulk_draws_match_libtorch()) << "1.13's kernel takes the bulk path";
+  // LibTorch 1.13 and 2.15 (the wheel of tests/parity/requirements-trl.txt) both draw as the bulk path does;
+  // a release that does not still samples correctly (through exponential_), only slower, and fails here.
+  EXPECT_TRUE(trl::bulk_draws_match_libtorch()) << "LibTorch " << TORCH_VERSION << " changed its CPU exponential_";
 }
 
 }  // namespace
