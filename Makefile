@@ -1,4 +1,10 @@
 # trl-host: the README's commands. `make demo` and `make test` install what is missing, build, and run.
+# TORCH=pip: build against LibTorch 2.x from the torch wheel of the reference environment (build/venvs/trl,
+# made by scripts/python-env.sh trl) instead of Debian's 1.13, in its own folder (docs/torch2.md).
+TORCH ?= system
+ifeq ($(TORCH),pip)
+BUILD ?= build-torch2
+endif
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
@@ -18,7 +24,13 @@ deps:
 	@scripts/install-deps.sh build fuzz test
 
 $(BUILD)/CMakeCache.txt:
+ifeq ($(TORCH),pip)
+	venv=$$(scripts/python-env.sh trl build) && \
+	torch_dir=$$("$$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])') && \
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DTRL_TORCH=pip "-DTRL_TORCH_PIP_DIR=$$torch_dir"
+else
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+endif
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)

@@ -4,7 +4,8 @@
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps, default 5 / 2), BENCH_WORKLOADS (default
 # "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch), BENCH_BUILD=0 (use the
 # binaries already in BUILD_DIR), BENCH_LORA=0 (skip the LoRA vs full fine-tuning run, bench/lora/run.sh),
-# BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh).
+# BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh),
+# BENCH_BF16=0 (skip the bf16 vs float32 DPO step, bench/bf16_speed.py).
 # Writes bench/results.json and prints the table; exits non-zero if the two sides disagree.
 set -euo pipefail
 
@@ -50,6 +51,17 @@ done
 
 "$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" \
   --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup make bench"
+
+# bf16 mixed precision (docs/torch2.md): our DPO step under --bf16 against our float32 step, same inputs.
+if [ "${BENCH_BF16:-1}" != 0 ]; then
+  for preset in $presets; do
+    model="$work/models/$preset"
+    echo "bench: $preset dpo --bf16"
+    "$bench" --workload dpo --model "$model" --inputs "$model/inputs.json" --steps "$steps" --warmup "$warmup" \
+      --threads "$threads" --bf16 --out "$runs/$preset/trl-host_dpo_bf16.json"
+  done
+  "$python" "$root/bench/bf16_speed.py" "$runs" --out "$work/bf16.json"
+fi
 
 # LoRA vs full fine-tuning of a DPO step on the large preset: peak RSS and tokens/s (docs/lora.md).
 if [ "${BENCH_LORA:-1}" != 0 ]; then

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "dpo_loss.h"
 #include "dpo_pair_forward.h"

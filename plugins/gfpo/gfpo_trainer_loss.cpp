@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/shared_prefix.h"
