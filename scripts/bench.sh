@@ -6,7 +6,8 @@
 # "pytorch-tuned trl pytorch-eager"), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
 # python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
 # scripts/python-env.sh trl BUILD_DIR), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
-# (skip the LoRA vs full fine-tuning run, bench/lora/run.sh).
+# (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
+# earlier invocation instead of starting afresh, e.g. one preset per invocation; the table covers all).
 # Writes bench/results.json and prints the table; exits non-zero if a peer disagrees with trl-host.
 set -euo pipefail
 
@@ -40,12 +41,12 @@ bench="$build/bin/trl_bench"
 work="$build/bench"
 runs="$work/runs"
 ref="$root/bench/reference"
-rm -rf "$runs"
+[ "${BENCH_KEEP_RUNS:-0}" = 1 ] || rm -rf "$runs"
 mkdir -p "$runs/sgemm"
 loadlog="$runs/load.txt"
 
 # sgemm rates, in the workloads' environment, several times over the whole bench (compare.py: median).
-sgemm_round=0
+sgemm_round=$(find "$runs/sgemm" -name 'trl-host.r*.json' | wc -l)
 sgemm() {
   sgemm_round=$((sgemm_round + 1))
   "$bench" --workload sgemm --threads "$threads" --out "$runs/sgemm/trl-host.r$sgemm_round.json"
@@ -100,7 +101,7 @@ done
 sgemm
 
 "$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" --load "$(cat "$loadlog")" \
-  --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup BENCH_ROUNDS=$rounds make bench"
+  --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup BENCH_ROUNDS=$rounds BENCH_KEEP_RUNS=${BENCH_KEEP_RUNS:-0} make bench"
 
 # LoRA vs full fine-tuning of a DPO step on the large preset: peak RSS and tokens/s (docs/lora.md).
 if [ "${BENCH_LORA:-1}" != 0 ]; then
