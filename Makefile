@@ -51,8 +51,9 @@ demo:
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	scripts/demo.sh $(BUILD)
 
-# trl-host vs the PyTorch-eager peer (bench/README.md): builds only trl-host and trl_bench, writes
-# bench/results.json. BENCH_PRESETS, BENCH_STEPS, BENCH_WARMUP, BENCH_THREADS tune it.
+# trl-host vs three PyTorch peers (tuned PyTorch 2.x, real TRL, TRL-style eager; bench/README.md): builds
+# only trl-host and trl_bench, makes the PyPI environment of the peers, writes bench/results.json.
+# BENCH_PRESETS, BENCH_STEPS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_THREADS, BENCH_PEERS tune it.
 bench:
 	@scripts/install-deps.sh bench
 	$(MAKE) $(BUILD)/CMakeCache.txt

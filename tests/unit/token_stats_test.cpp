@@ -65,14 +65,45 @@ TEST_F(TokenStats, GradientsEqualNaiveAutograd) {
       (logps * weights).sum().backward();
       return std::make_pair(hidden_.grad().clone(), model_->lm_head_weight().grad().clone());
     };
-    TokenStatsOptions options;
-    options.chunk_rows = 3;
-    options.temperature = temperature;
-    const auto [ours_h, ours_w] = grads_of(trl::token_stats(*model_, hidden_, labels_, options).logps);
     const auto [naive_h, naive_w] = grads_of(naive_logps(temperature));
-    EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, temperature " << temperature;
-    EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, temperature " << temperature;
+    for (int64_t keep_mb : {0, 256}) {  // logits recomputed in the backward pass, or probabilities kept
+      TokenStatsOptions options;
+      options.chunk_rows = 3;
+      options.temperature = temperature;
+      options.keep_probabilities_mb = keep_mb;
+      const auto [ours_h, ours_w] = grads_of(trl::token_stats(*model_, hidden_, labels_, options).logps);
+      EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, temperature " << temperature << ", keep " << keep_mb;
+      EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, temperature " << temperature << ", keep " << keep_mb;
+    }
   }
+}
+
+TEST_F(TokenStats, SecondBackwardPassAfterKeptProbabilitiesIsTheSame) {
+  // The kept probabilities are used up by the first backward pass; with retain_graph a second one
+  // recomputes them and must give the same gradients.
+  const at::Tensor loss = trl::token_stats(*model_, hidden_, labels_).logps.sum();
+  loss.backward({}, /*retain_graph=*/true);
+  const at::Tensor first = hidden_.grad().clone();
+  hidden_.mutable_grad() = at::Tensor();
+  loss.backward();
+  EXPECT_TRUE(at::allclose(hidden_.grad(), first, 1e-12, 1e-12));
+}
+
+TEST_F(TokenStats, KeptProbabilitiesGiveTheSameValuesAndStatistics) {
+  TokenStatsOptions recompute, keep;
+  recompute.entropy = recompute.mean_logit = recompute.argmax_hit = recompute.log_sum_p2 = true;
+  recompute.temperature = 0.5;
+  recompute.chunk_rows = 2;
+  recompute.keep_probabilities_mb = 0;
+  keep = recompute;
+  keep.keep_probabilities_mb = 1;  // 8 rows x 64 doubles fit
+  const trl::TokenStats a = trl::token_stats(*model_, hidden_, labels_, recompute);
+  const trl::TokenStats b = trl::token_stats(*model_, hidden_, labels_, keep);
+  EXPECT_TRUE(at::allclose(a.logps, b.logps, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(a.entropy, b.entropy, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(a.mean_logit, b.mean_logit, 1e-12, 1e-12));
+  EXPECT_TRUE(at::equal(a.argmax_hit, b.argmax_hit));
+  EXPECT_TRUE(at::allclose(a.log_sum_p2, b.log_sum_p2, 1e-12, 1e-12));
 }
 
 TEST_F(TokenStats, FrozenHeadGetsNoGradientButHiddenDoes) {
@@ -133,6 +164,9 @@ TEST_F(TokenStats, RefusesNonPositiveTemperatureAndNegativeChunks) {
   EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
   options = {};
   options.chunk_rows = -1;
+  EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
+  options = {};
+  options.keep_probabilities_mb = -1;
   EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
 }
 
