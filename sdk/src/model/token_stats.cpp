@@ -4,7 +4,9 @@
 // A custom autograd function gathers nothing but the N labelled rows, applies the lm_head in chunks and
 // keeps only the per-row logsumexp for the backward pass, which recomputes each chunk's logits z:
 //   d logp / dz = onehot(label) - softmax(z)         (log-softmax, then gather)
-//   dL/dh = (g·(onehot - p) / temperature) · W       dL/dW = (g·(onehot - p) / temperature)ᵀ · h
+//   d H / dz = -p ⊙ (log p + H)                      (entropy, only with entropy_grad)
+//   dL/dh = (dz / temperature) · W                   dL/dW = (dz / temperature)ᵀ · h
+// with dz = g·(onehot - p) + g_H·(-p ⊙ (log p + H)).
 // Letters: B rows, T tokens, N labelled positions, n rows of one chunk, H hidden, V vocab.
 #include "trl/sdk/model/token_stats.h"
 
@@ -27,7 +29,7 @@ using torch::autograd::variable_list;
 /// so the chunk buffer is reused from the heap instead of being faulted in afresh (token_stats.h).
 constexpr int64_t kAutoChunkElements = int64_t{4} << 20;
 
-constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8;  // forward() flags
+constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8, kEntropyGrad = 16;  // forward() flags
 
 /// Outputs: logps, entropy, mean_logit, argmax_hit, log_sum_p2, each (N) (or (0) when not requested).
 struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
@@ -63,7 +65,15 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     ctx->saved_data["lse"] = lse;
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
-    ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    // Unused outputs then arrive undefined in backward(), so an entropy nobody differentiates costs nothing.
+    ctx->set_materialize_grads(false);
+    if (flags & kEntropyGrad) {
+      // A detached alias: the output itself would hold this node through its grad_fn (a reference cycle).
+      ctx->saved_data["entropy"] = entropy.detach();
+      ctx->mark_non_differentiable({mean_logit, argmax_hit, log_sum_p2});
+    } else {
+      ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    }
     return {logps, entropy, mean_logit, argmax_hit, log_sum_p2};
   }
 
@@ -74,22 +84,35 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const bool need_hidden = ctx->needs_input_grad(0), need_weight = ctx->needs_input_grad(1);
-    const at::Tensor& g = grad_outputs[0];  // (N)
+    const at::Tensor& g_logps = grad_outputs[0];  // (N), or undefined when the log-probs are unused
+    const at::Tensor& g_entropy = grad_outputs[1];  // (N), defined only with entropy_grad and a used entropy
     at::Tensor grad_hidden, grad_weight;
-    if (!g.defined() || (!need_hidden && !need_weight)) return {grad_hidden, grad_weight, {}, {}, {}, {}};
+    if ((!g_logps.defined() && !g_entropy.defined()) || (!need_hidden && !need_weight))
+      return {grad_hidden, grad_weight, {}, {}, {}, {}};
 
     const int64_t N = hidden.size(0);
     const auto acc = lse.scalar_type();
     if (need_hidden) grad_hidden = at::empty_like(hidden);
     at::Tensor grad_weight_acc = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(acc)) : at::Tensor();
-    const at::Tensor g_acc = g.to(acc);
+    const at::Tensor g_acc = g_logps.defined() ? g_logps.to(acc) : at::zeros({N}, lse.options());
+    const at::Tensor entropy = g_entropy.defined() ? ctx->saved_data["entropy"].toTensor() : at::Tensor();
+    const at::Tensor g_entropy_acc = g_entropy.defined() ? g_entropy.to(acc) : at::Tensor();
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor h = hidden.narrow(0, start, n);                        // (n, H)
       const at::Tensor g_rows = g_acc.narrow(0, start, n).unsqueeze(1);       // (n, 1)
       at::Tensor dz = at::linear(h, weight).to(acc);                          // (n, V) recomputed logits
       if (temperature != 1.0) dz.div_(temperature);
-      dz.sub_(lse.narrow(0, start, n).unsqueeze(1)).exp_().mul_(-g_rows);     // -g·softmax(z)
+      dz.sub_(lse.narrow(0, start, n).unsqueeze(1));                          // log p
+      if (g_entropy.defined()) {
+        // dH/dz = -p ⊙ (log p + H); with the log-prob term: dz = -p ⊙ (g + g_H·(log p + H)) + g·onehot.
+        const at::Tensor g_h = g_entropy_acc.narrow(0, start, n).unsqueeze(1);   // (n, 1)
+        const at::Tensor h_rows = entropy.narrow(0, start, n).unsqueeze(1);      // (n, 1)
+        const at::Tensor factor = (dz + h_rows).mul_(g_h).add_(g_rows);          // (n, V) g + g_H·(log p + H)
+        dz.exp_().mul_(factor).neg_();
+      } else {
+        dz.exp_().mul_(-g_rows);                                              // -g·softmax(z)
+      }
       dz.scatter_add_(1, labels.narrow(0, start, n).unsqueeze(1), g_rows);    // + g·onehot(label)
       if (temperature != 1.0) dz.div_(temperature);
       if (need_hidden) {
@@ -130,8 +153,10 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
                                             " is outside the vocabulary [0, " + std::to_string(V) + ")");
   }
   const at::Tensor picked_hidden = hidden.reshape({B * T, H}).index_select(0, rows);  // (N, H)
-  const int64_t flags = (options.entropy ? kEntropy : 0) | (options.mean_logit ? kMeanLogit : 0) |
-                        (options.argmax_hit ? kArgmaxHit : 0) | (options.log_sum_p2 ? kLogSumP2 : 0);
+  const bool entropy = options.entropy || options.entropy_grad;
+  const int64_t flags = (entropy ? kEntropy : 0) | (options.entropy_grad ? kEntropyGrad : 0) |
+                        (options.mean_logit ? kMeanLogit : 0) | (options.argmax_hit ? kArgmaxHit : 0) |
+                        (options.log_sum_p2 ? kLogSumP2 : 0);
   const variable_list out = ChunkedLabelLogps::apply(picked_hidden, model.lm_head_weight(), picked_labels,
                                                      options.temperature, chunk_rows, flags);
 
@@ -141,7 +166,7 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   };
   TokenStats stats;
   stats.logps = unpick(out[0]);
-  if (options.entropy) stats.entropy = unpick(out[1]);
+  if (entropy) stats.entropy = unpick(out[1]);
   if (options.mean_logit) stats.mean_logit = unpick(out[2]);
   if (options.argmax_hit) stats.argmax_hit = unpick(out[3]);
   if (options.log_sum_p2) stats.log_sum_p2 = unpick(out[4]);
