@@ -11,6 +11,7 @@ Reference: TRL's own code, copied line by line below from huggingface/trl
     base (trl 1.7.1); luspo's aggregation there is (loss * lengths).mean(), which equals 1.16's
     (loss * mask).sum(-1).mean() only for a (B, 1) loss (sequence level, beta 0, no entropy mask); 1.7.1 has
     no entropy bonus.
+check_grpo_golden_against_trl.py runs trl 1.16.0's own _compute_loss on the loss cases written here.
 Accelerate is replaced by its single-process behaviour (gather = identity, num_processes = 1 unless a case
 says otherwise). Nothing here imports the C++ code under test.
 
