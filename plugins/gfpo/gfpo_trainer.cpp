@@ -532,8 +532,10 @@ void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_
     buffer_generation = state.at("buffer_generation").get<int64_t>();
     // Checkpoints written before the entropy controller existed lack these keys: start it afresh then.
     if (state.contains("entropy_coef")) entropy_coef_ = state.at("entropy_coef").get<double>();
-    if (state.contains("last_world_entropy"))
-      last_world_entropy_ = state.at("last_world_entropy").is_null() ? kInf : state.at("last_world_entropy").get<double>();
+    if (state.contains("last_world_entropy")) {
+      const nlohmann::json& entropy = state.at("last_world_entropy");
+      last_world_entropy_ = entropy.is_null() ? kInf : entropy.get<double>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(state_file, e.what());
   }

@@ -279,7 +279,8 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
   }
   if (config.loss_type == LossType::vespo) {
     // One weight per row: TRL's global_masked_mean of a (B, 1) tensor is the row mean, every row counted.
-    out.metrics.emplace_back("vespo/phi_seq_mean", (phi_seq.sum() / std::max<double>(static_cast<double>(B), 1.0)).detach());
+    const double rows = std::max<double>(static_cast<double>(B), 1.0);
+    out.metrics.emplace_back("vespo/phi_seq_mean", (phi_seq.sum() / rows).detach());
     return out;
   }
   if (!clipped_objective(config.loss_type)) return out;

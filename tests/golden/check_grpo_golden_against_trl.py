@@ -33,7 +33,8 @@ def run_case(c):
     B, L = logps.shape
     args = types.SimpleNamespace(
         delta=cfg["delta"], use_bias_correction_kl=cfg["use_bias_correction_kl"],
-        sapo_temperature_pos=cfg.get("sapo_temperature_pos", 1.0), sapo_temperature_neg=cfg.get("sapo_temperature_neg", 1.05),
+        sapo_temperature_pos=cfg.get("sapo_temperature_pos", 1.0),
+        sapo_temperature_neg=cfg.get("sapo_temperature_neg", 1.05),
         vespo_k_pos=cfg.get("vespo_k_pos", 2.0), vespo_lambda_pos=cfg.get("vespo_lambda_pos", 3.0),
         vespo_k_neg=cfg.get("vespo_k_neg", 3.0), vespo_lambda_neg=cfg.get("vespo_lambda_neg", 2.0),
         entropy_target=0.2, steps_per_generation=c["gradient_accumulation_steps"])
@@ -78,7 +79,8 @@ def run_case(c):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpo_golden.json")
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpo_golden.json")
+    path = sys.argv[1] if len(sys.argv) > 1 else default
     failures = 0
     for c in json.load(open(path))["loss"]:
         errors = run_case(c)

@@ -331,7 +331,8 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
     metrics = {}
     if entropy_bonus_enabled:
         effective_mask = mask if entropy_mask is None else mask * entropy_mask
-        entropy_loss = (entropies * effective_mask).sum() / effective_mask.sum().clamp(min=1.0) / gradient_accumulation_steps
+        entropy_loss = ((entropies * effective_mask).sum() / effective_mask.sum().clamp(min=1.0)
+                        / gradient_accumulation_steps)
         loss = loss - args.entropy_coef * entropy_loss
         metrics["policy_loss"] = policy_loss.item()  # accelerator.gather(...).nanmean() on one process
 
@@ -541,16 +542,16 @@ def new_loss_cases():
         for level in ["token", "sequence"]:
             # cispo's cap is epsilon_high itself (ScaleRL recommends 5.0); 1.3 caps some ratios here.
             extra = {"epsilon_high": 1.3} if loss_type == "cispo" else {}
-            cases.append(loss_case(f"{loss_type}_{level}", 20, base_cfg(loss_type=loss_type, importance_sampling_level=level,
-                                                                         **extra), ga=2, num_items=40.0, num_processes=2))
+            cfg = base_cfg(loss_type=loss_type, importance_sampling_level=level, **extra)
+            cases.append(loss_case(f"{loss_type}_{level}", 20, cfg, ga=2, num_items=40.0, num_processes=2))
     cases.append(loss_case("cispo_beta0_delta", 21, base_cfg(loss_type="cispo", beta=0.0, epsilon_high=1.1, delta=1.2)))
     cases.append(loss_case("sapo_temperatures_off_policy", 22,
                            base_cfg(loss_type="sapo", sapo_temperature_pos=0.5, sapo_temperature_neg=2.0,
                                     off_policy_mask_threshold=0.05)))
     cases.append(loss_case("luspo_sequence_beta0", 23, base_cfg(loss_type="luspo", importance_sampling_level="sequence",
                                                                  beta=0.0), ga=3))
-    cases.append(loss_case("luspo_sequence_empty_row", 16, base_cfg(loss_type="luspo", importance_sampling_level="sequence"),
-                           empty_row=True))
+    cases.append(loss_case("luspo_sequence_empty_row", 16,
+                           base_cfg(loss_type="luspo", importance_sampling_level="sequence"), empty_row=True))
     cases.append(loss_case("vespo_params_top_entropy", 24,
                            base_cfg(loss_type="vespo", vespo_k_pos=1.5, vespo_lambda_pos=0.5, vespo_k_neg=4.0,
                                     vespo_lambda_neg=0.0, top_entropy_quantile=0.5)))

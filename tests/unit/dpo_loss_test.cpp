@@ -190,7 +190,8 @@ TEST(DpoLossGolden, GradientWrtSequenceLogpsMatchesTrl) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     const Batch batch = load_batch(c.at("batch"), at::kDouble);
     const DpoLossConfig config = config_of(c.at("config"));
-    DpoLossInputs in = trl::dpo::dpo_loss_inputs(token_inputs(batch, batch.policy_logits, /*with_reference=*/true), config);
+    DpoLossInputs in =
+        trl::dpo::dpo_loss_inputs(token_inputs(batch, batch.policy_logits, /*with_reference=*/true), config);
     in.chosen_logps = in.chosen_logps.detach().set_requires_grad(true);
     in.rejected_logps = in.rejected_logps.detach().set_requires_grad(true);
     if (in.sft_chosen_logps.defined()) in.sft_chosen_logps = in.sft_chosen_logps.detach();
