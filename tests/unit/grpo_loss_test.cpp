@@ -113,9 +113,10 @@ TEST(GrpoLoss, MatchesTrlOnGoldenCases) {
     out.loss.backward();
     EXPECT_TRUE(at::allclose(logps.grad(), tensor_of(c.at("grad")), kRtol, kAtol))
         << name << ": grad\n" << logps.grad() << "\n" << tensor_of(c.at("grad"));
-    if (bonus)
+    if (bonus) {
       EXPECT_TRUE(at::allclose(entropies.grad(), tensor_of(c.at("grad_entropies")), kRtol, kAtol))
           << name << ": grad of the entropies\n" << entropies.grad() << "\n" << tensor_of(c.at("grad_entropies"));
+    }
 
     const auto& want = c.at("metrics");
     ASSERT_EQ(out.metrics.size(), want.size()) << name;
