@@ -16,7 +16,11 @@ Where this departs from TRL on purpose (each is what trl-host does; see spec §6
   * alpha_divergence with float64 log-probs: TRL's clamp table has no float64 entry (KeyError, A8); here
     float64 keeps float64 and clamps the exponent at 700.
   * Legacy keys (spec §1.9): rpo_alpha adds ("sft", rpo_alpha) to the loss list, as TRL deprecated it;
-    reference_free sets the reference log-probs to 0 in the loss and the metrics.
+    reference_free is transcribed from legacy TRL (v0.19 dpo_trainer.py dpo_loss): the log-ratios of the loss
+    are `logps - (not reference_free) * ref_logps`, while the rewards/* metrics are always
+    `beta * (logps - ref_logps)` with the reference model's log-probs. (Legacy bco_pair, sppo_hard, nca_pair,
+    aot_pair and discopop read ref_logps directly, ignoring reference_free; here every loss type reads the
+    zeroed log-ratios, as trl-host does: docs/user-guide.md.)
   * exo_pair keeps TRL's float32 ε (torch.tensor(label_smoothing)); trl-host takes log(ε) in double. The
     difference is below 1e-7 here, inside the tolerance.
 
@@ -67,8 +71,9 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
     beta = cfg["beta"]
     device = chosen_logps.device
 
-    chosen_logratios = chosen_logps - ref_chosen_logps
-    rejected_logratios = rejected_logps - ref_rejected_logps
+    ref_factor = 0.0 if cfg["reference_free"] else 1.0  # legacy: (not self.reference_free) * ref_chosen_logps
+    chosen_logratios = chosen_logps - ref_factor * ref_chosen_logps
+    rejected_logratios = rejected_logps - ref_factor * ref_rejected_logps
 
     if cfg["f_divergence_type"] == "reverse_kl":
         chosen_scores = chosen_logratios
@@ -203,8 +208,9 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
 
         loss += per_sequence_loss.mean() * loss_weight
 
-    chosen_rewards = beta * chosen_logratios.detach()
-    rejected_rewards = beta * rejected_logratios.detach()
+    # Legacy TRL: the reference's log-probs even when reference_free zeroed them in the loss.
+    chosen_rewards = beta * (chosen_logps - ref_chosen_logps).detach()
+    rejected_rewards = beta * (rejected_logps - ref_rejected_logps).detach()
     metrics = {
         "rewards/chosen": chosen_rewards.mean().item(),
         "rewards/rejected": rejected_rewards.mean().item(),
@@ -252,13 +258,9 @@ def run_token_case(cfg, batch, want_logit_grads):
     chosen_logps, rejected_logps = logps.chunk(2, dim=0)
     chosen_logps.retain_grad()
     rejected_logps.retain_grad()
-    if cfg["reference_free"]:
-        ref_chosen_logps = torch.zeros_like(chosen_logps).detach()
-        ref_rejected_logps = torch.zeros_like(rejected_logps).detach()
-    else:
-        with torch.no_grad():
-            ref_logps = sequence_logps_from_logits(cfg, batch["ref_logits"], input_ids, completion_mask)[0]
-        ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
+    with torch.no_grad():  # also with reference_free: the rewards/* metrics read it
+        ref_logps = sequence_logps_from_logits(cfg, batch["ref_logits"], input_ids, completion_mask)[0]
+    ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
     loss, metrics = loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
                                      completion_mask, shift_logits, shift_labels, shift_completion_mask,
                                      per_token_logps)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -179,6 +180,43 @@ TEST_F(GfpoCli, CustomGroupFilterFromATestPlugin) {
     }
     EXPECT_GE(shortest_kept, longest_dropped) << "step " << key.first << " prompt " << key.second;
   }
+}
+
+// TRL 1.16's other loss types, the entropy bonus and TR-DPO from a run config: each trains and logs its own
+// metrics; with sync_ref_model (every step) the checkpoint carries the moved reference.
+TEST_F(GfpoCli, TrlLossTypesEntropyBonusAndReferenceSync) {
+  const std::vector<std::pair<std::string, nlohmann::json>> runs = {
+      {"cispo", {{"loss_type", "cispo"}, {"epsilon_high", 5.0}, {"entropy_coef", 0.01}}},
+      {"sapo", {{"loss_type", "sapo"}, {"use_adaptive_entropy", true}, {"entropy_target", 10.0}}},
+      {"luspo", {{"loss_type", "luspo"}, {"importance_sampling_level", "sequence"}, {"beta", 0.04},
+                 {"sync_ref_model", true}, {"ref_model_sync_steps", 1}, {"save_steps", 3}}},
+      {"vespo", {{"loss_type", "vespo"}, {"vespo_k_neg", 2.0}}}};
+  for (const auto& [name, extra] : runs) {
+    const HostRun run = host({"train", write_config(name, extra, nullptr)});
+    ASSERT_EQ(run.exit_code, 0) << name << ": " << run.err;
+    const std::vector<nlohmann::json> metrics = read_jsonl(dir_ + "/" + name + "/metrics.jsonl");
+    ASSERT_EQ(metrics.size(), 4u) << name;
+    const nlohmann::json& step = metrics[0];
+    EXPECT_TRUE(std::isfinite(step.at("loss").get<double>())) << name;
+    EXPECT_EQ(step.contains("cispo_clip_ratio"), name == "cispo") << name;
+    EXPECT_EQ(step.contains("vespo/phi_seq_mean"), name == "vespo") << name;
+    EXPECT_EQ(step.contains("clip_ratio/region_mean"), name == "luspo") << name;
+    const bool bonus = name == "cispo" || name == "sapo";
+    EXPECT_EQ(step.contains("entropy_coef"), bonus) << name;
+    EXPECT_EQ(step.contains("policy_loss"), bonus) << name;
+  }
+  // sapo's adaptive controller: 0 before the first window, +0.005 per step while the entropy is below 10 nats.
+  const std::vector<nlohmann::json> sapo = read_jsonl(dir_ + "/sapo/metrics.jsonl");
+  EXPECT_NEAR(sapo[2].at("entropy_coef").get<double>(), 0.015, 1e-12);
+  EXPECT_TRUE(fs::is_directory(dir_ + "/luspo/checkpoint-3/ref_model"));
+  EXPECT_TRUE(fs::exists(dir_ + "/luspo/checkpoint-3/gfpo_state.json"));
+}
+
+TEST_F(GfpoCli, SyncRefModelWithoutBetaExitsWithAConfigError) {
+  const HostRun run = host({"train", write_config("sync", {{"sync_ref_model", true}}, nullptr)});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_NE(run.err.find("sync_ref_model"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("beta"), std::string::npos) << run.err;
 }
 
 TEST_F(GfpoCli, RemainsWithoutFilterExitsWithAConfigError) {

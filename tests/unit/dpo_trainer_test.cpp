@@ -119,6 +119,26 @@ TEST_F(DpoTrainerTest, FirstStepSigmoidLossIsLn2) {
   EXPECT_NEAR(m["rewards/margins"].get<double>(), 0.0, 1e-6);
 }
 
+// Legacy reference_free (§1.9), as TRL's legacy trainer: the loss reads the reference as 0, so at
+// initialisation it is −logσ(β(π_c − π_r)) rather than ln 2, while rewards/* use the (loaded) reference and
+// are exactly 0 there (policy == reference).
+TEST_F(DpoTrainerTest, ReferenceFreeLossIgnoresTheReferenceButRewardsUseIt) {
+  DpoHarness h(dir_, {{"beta", 0.1}, {"reference_free", true}}, data_);
+  h.trainer->prepare(*h.ctx);
+  ASSERT_NE(h.trainer->ref_model(), nullptr) << "the reference model is loaded for the rewards";
+  trl::Metrics metrics;
+  const double loss = h.trainer->compute_loss(*h.ctx, 0, metrics).item<double>();
+  const nlohmann::json m = metrics.means();
+  for (const char* name : {"rewards/chosen", "rewards/rejected", "rewards/margins"})
+    EXPECT_NEAR(m[name].get<double>(), 0.0, 1e-6) << name;
+  EXPECT_EQ(m["rewards/accuracies"].get<double>(), 0.0);
+  // The loss from the logged policy log-probs (one batch: means of per-row values are those of the batch).
+  const double margin = 0.1 * (m["logps/chosen"].get<double>() - m["logps/rejected"].get<double>());
+  EXPECT_GT(std::fabs(loss - std::log(2.0)), 1e-3) << "the loss must not see the reference";
+  // −logσ is convex, so the mean over pairs is at least −logσ of the mean margin.
+  EXPECT_GE(loss + 1e-6, std::log1p(std::exp(-margin)));
+}
+
 TEST_F(DpoTrainerTest, GradientAccumulationScalesTheLoss) {
   DpoHarness h(dir_, {{"gradient_accumulation_steps", 4}}, data_);
   h.trainer->prepare(*h.ctx);

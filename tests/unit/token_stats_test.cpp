@@ -106,6 +106,36 @@ TEST_F(TokenStats, KeptProbabilitiesGiveTheSameValuesAndStatistics) {
   EXPECT_TRUE(at::allclose(a.log_sum_p2, b.log_sum_p2, 1e-12, 1e-12));
 }
 
+// entropy_grad (GRPO's entropy bonus): the entropy's gradient, alone and together with the log-probs', equals
+// autograd through the naive -Σ p log p, for hidden states and lm_head, with and without temperature.
+TEST_F(TokenStats, EntropyGradientEqualsNaiveAutograd) {
+  for (double temperature : {1.0, 0.7}) {
+    const at::Tensor w_logps = at::randn({3, 5}, at::kDouble), w_entropy = at::randn({3, 5}, at::kDouble);
+    for (bool with_logps : {false, true}) {
+      auto grads_of = [&](const at::Tensor& logps, const at::Tensor& entropy) {
+        hidden_.mutable_grad() = at::Tensor();
+        model_->lm_head_weight().mutable_grad() = at::Tensor();
+        at::Tensor loss = (entropy * w_entropy).sum();
+        if (with_logps) loss = loss + (logps * w_logps).sum();
+        loss.backward();
+        return std::make_pair(hidden_.grad().clone(), model_->lm_head_weight().grad().clone());
+      };
+      TokenStatsOptions options;
+      options.entropy_grad = true;  // implies entropy
+      options.chunk_rows = 3;
+      options.temperature = temperature;
+      const trl::TokenStats s = trl::token_stats(*model_, hidden_, labels_, options);
+      ASSERT_TRUE(s.entropy.defined());
+      EXPECT_TRUE(s.entropy.requires_grad());
+      const auto [ours_h, ours_w] = grads_of(s.logps, s.entropy);
+      const at::Tensor logp = naive_logits(temperature).log_softmax(-1);
+      const auto [naive_h, naive_w] = grads_of(naive_logps(temperature), -(logp.exp() * logp).sum(-1) * keep());
+      EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, T " << temperature << " " << with_logps;
+      EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, T " << temperature << " " << with_logps;
+    }
+  }
+}
+
 TEST_F(TokenStats, FrozenHeadGetsNoGradientButHiddenDoes) {
   model_->set_requires_grad(false);
   trl::token_stats(*model_, hidden_, labels_).logps.sum().backward();

@@ -6,7 +6,10 @@
 // the N × V probabilities fit TokenStatsOptions::keep_probabilities_mb, keeps them instead (one lm_head
 // product fewer per chunk):
 //   d logp / dz = onehot(label) - softmax(z)         (log-softmax, then gather)
-//   dL/dh = (g·(onehot - p) / temperature) · W       dL/dW = (g·(onehot - p) / temperature)ᵀ · h
+//   d H / dz = -p ⊙ (log p + H)                      (entropy, only with entropy_grad)
+//   dL/dh = (dz / temperature) · W                   dL/dW = (dz / temperature)ᵀ · h
+// with dz = g·(onehot - p) + g_H·(-p ⊙ (log p + H)). The kept probabilities serve the log-prob term only,
+// so entropy_grad always recomputes.
 // Letters: B rows, T tokens, N labelled positions, n rows of one chunk, H hidden, V vocab.
 #include "trl/sdk/model/token_stats.h"
 
@@ -29,8 +32,8 @@ using torch::autograd::variable_list;
 /// so the chunk buffer is reused from the heap instead of being faulted in afresh (token_stats.h).
 constexpr int64_t kAutoChunkElements = int64_t{4} << 20;
 
-constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8;  // forward() flags
-constexpr int64_t kKeepProbabilities = 16;  // keep softmax(z) (N, V) for the backward pass
+constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8, kEntropyGrad = 16;  // forward() flags
+constexpr int64_t kKeepProbabilities = 32;  // keep softmax(z) (N, V) for the backward pass
 
 /// Outputs: logps, entropy, mean_logit, argmax_hit, log_sum_p2, each (N) (or (0) when not requested).
 struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
@@ -77,7 +80,15 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     if (keep) ctx->saved_data["probs"] = probs;
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
-    ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    // Unused outputs then arrive undefined in backward(), so an entropy nobody differentiates costs nothing.
+    ctx->set_materialize_grads(false);
+    if (flags & kEntropyGrad) {
+      // A detached alias: the output itself would hold this node through its grad_fn (a reference cycle).
+      ctx->saved_data["entropy"] = entropy.detach();
+      ctx->mark_non_differentiable({mean_logit, argmax_hit, log_sum_p2});
+    } else {
+      ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    }
     return {logps, entropy, mean_logit, argmax_hit, log_sum_p2};
   }
 
@@ -88,14 +99,16 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const bool need_hidden = ctx->needs_input_grad(0), need_weight = ctx->needs_input_grad(1);
-    const at::Tensor& g = grad_outputs[0];  // (N)
+    const at::Tensor& g_logps = grad_outputs[0];  // (N), or undefined when the log-probs are unused
+    const at::Tensor& g_entropy = grad_outputs[1];  // (N), defined only with entropy_grad and a used entropy
     at::Tensor grad_hidden, grad_weight;
-    if (!g.defined() || (!need_hidden && !need_weight)) return {grad_hidden, grad_weight, {}, {}, {}, {}};
+    if ((!g_logps.defined() && !g_entropy.defined()) || (!need_hidden && !need_weight))
+      return {grad_hidden, grad_weight, {}, {}, {}, {}};
 
     const int64_t N = hidden.size(0);
     const auto acc = lse.scalar_type();
-    const at::Tensor g_acc = g.to(acc);
-    if (ctx->saved_data.count("probs")) {
+    const at::Tensor g_acc = g_logps.defined() ? g_logps.to(acc) : at::zeros({N}, lse.options());
+    if (ctx->saved_data.count("probs")) {  // never with entropy_grad (token_stats() does not keep them then)
       // Kept probabilities: dz = g·(onehot - p) / temperature for all N rows in place, then one matmul
       // each for dL/dh and dL/dW (no logits recomputed, no (V, H) accumulator re-read per chunk). The
       // probabilities are used up; a second backward pass (retain_graph) recomputes them from lse below.
@@ -110,13 +123,24 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     }
     if (need_hidden) grad_hidden = at::empty_like(hidden);
     at::Tensor grad_weight_acc = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(acc)) : at::Tensor();
+    const at::Tensor entropy = g_entropy.defined() ? ctx->saved_data["entropy"].toTensor() : at::Tensor();
+    const at::Tensor g_entropy_acc = g_entropy.defined() ? g_entropy.to(acc) : at::Tensor();
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor h = hidden.narrow(0, start, n);                        // (n, H)
       const at::Tensor g_rows = g_acc.narrow(0, start, n).unsqueeze(1);       // (n, 1)
       at::Tensor dz = at::linear(h, weight).to(acc);                          // (n, V) recomputed logits
       if (temperature != 1.0) dz.div_(temperature);
-      dz.sub_(lse.narrow(0, start, n).unsqueeze(1)).exp_().mul_(-g_rows);     // -g·softmax(z)
+      dz.sub_(lse.narrow(0, start, n).unsqueeze(1));                          // log p
+      if (g_entropy.defined()) {
+        // dH/dz = -p ⊙ (log p + H); with the log-prob term: dz = -p ⊙ (g + g_H·(log p + H)) + g·onehot.
+        const at::Tensor g_h = g_entropy_acc.narrow(0, start, n).unsqueeze(1);   // (n, 1)
+        const at::Tensor h_rows = entropy.narrow(0, start, n).unsqueeze(1);      // (n, 1)
+        const at::Tensor factor = (dz + h_rows).mul_(g_h).add_(g_rows);          // (n, V) g + g_H·(log p + H)
+        dz.exp_().mul_(factor).neg_();
+      } else {
+        dz.exp_().mul_(-g_rows);                                              // -g·softmax(z)
+      }
       dz.scatter_add_(1, labels.narrow(0, start, n).unsqueeze(1), g_rows);    // + g·onehot(label)
       if (temperature != 1.0) dz.div_(temperature);
       if (need_hidden) {
@@ -164,13 +188,15 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   const int64_t N = rows.size(0);
   const auto acc = at::promote_types(at::kFloat, weight.scalar_type());
   // Keep the probabilities when a backward pass will need them and they fit the budget (token_stats.h).
-  const bool keep = at::GradMode::is_enabled() && (picked_hidden.requires_grad() || weight.requires_grad()) &&
+  const bool keep = !options.entropy_grad && at::GradMode::is_enabled() &&
+                    (picked_hidden.requires_grad() || weight.requires_grad()) &&
                     weight.scalar_type() == acc &&
                     static_cast<double>(N) * static_cast<double>(V) * static_cast<double>(at::elementSize(acc)) <=
                         static_cast<double>(options.keep_probabilities_mb) * (1 << 20);
-  const int64_t flags = (options.entropy ? kEntropy : 0) | (options.mean_logit ? kMeanLogit : 0) |
-                        (options.argmax_hit ? kArgmaxHit : 0) | (options.log_sum_p2 ? kLogSumP2 : 0) |
-                        (keep ? kKeepProbabilities : 0);
+  const bool entropy = options.entropy || options.entropy_grad;
+  const int64_t flags = (entropy ? kEntropy : 0) | (options.entropy_grad ? kEntropyGrad : 0) |
+                        (options.mean_logit ? kMeanLogit : 0) | (options.argmax_hit ? kArgmaxHit : 0) |
+                        (options.log_sum_p2 ? kLogSumP2 : 0) | (keep ? kKeepProbabilities : 0);
   const variable_list out = ChunkedLabelLogps::apply(picked_hidden, weight, picked_labels,
                                                      options.temperature, chunk_rows, flags);
 
@@ -180,7 +206,7 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   };
   TokenStats stats;
   stats.logps = unpick(out[0]);
-  if (options.entropy) stats.entropy = unpick(out[1]);
+  if (entropy) stats.entropy = unpick(out[1]);
   if (options.mean_logit) stats.mean_logit = unpick(out[2]);
   if (options.argmax_hit) stats.argmax_hit = unpick(out[3]);
   if (options.log_sum_p2) stats.log_sum_p2 = unpick(out[4]);

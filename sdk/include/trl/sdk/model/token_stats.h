@@ -21,9 +21,13 @@ class CausalLM;
 /// The label value that marks "no prediction here".
 constexpr int64_t kIgnoreIndex = -100;
 
-/// Which extra statistics to compute (all are without gradient).
+/// Which extra statistics to compute (all are without gradient, except the entropy with entropy_grad).
 struct TokenStatsOptions {
   bool entropy = false;         ///< predictive entropy -Σ p log p of the tempered distribution
+  /// The entropy is differentiable (w.r.t. the hidden states and the lm_head), for an entropy bonus in
+  /// the loss (GRPO's entropy_coef); the backward pass then recomputes each chunk's softmax for it too.
+  /// Implies `entropy`.
+  bool entropy_grad = false;
   bool mean_logit = false;      ///< mean over the vocabulary of the raw logits (before temperature)
   bool argmax_hit = false;      ///< whether argmax(logits) == label
   bool log_sum_p2 = false;      ///< log Σ_v p_v² of the tempered distribution (WPO weights)
