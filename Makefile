@@ -14,7 +14,7 @@ CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 endif
 DEMO_MODEL ?= examples/models/tiny
 
-.PHONY: all deps build test test-fast demo bench fuzz asan-test install clean
+.PHONY: all deps build test test-fast demo bench fuzz asan-test install clean parity
 
 all: build
 
@@ -58,6 +58,11 @@ bench:
 	@scripts/install-deps.sh bench
 	$(MAKE) $(BUILD)/CMakeCache.txt
 	scripts/bench.sh $(BUILD)
+
+# trl-host side by side with TRL/transformers/PEFT (docs/parity.md): downloads the pinned reference environments
+# into $(BUILD)/venvs the first time (several GB, cached), runs every case, writes $(BUILD)/parity/report.json.
+parity:
+	scripts/parity.sh $(BUILD)
 
 # Each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (ASan + UBSan; docs/reliability.md).
 FUZZ_SECONDS ?= 60

@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "dpo_batch_dump.h"
 #include "dpo_loss.h"
 #include "dpo_pair_forward.h"
 #include "dpo_params.h"
@@ -74,6 +75,7 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
     eval_pairs_ = tokenize_preferences(load_preference_dataset(*ctx.run.eval_dataset), ctx.tokenizer,
                                        tokenize_options_, &dropped);
   }
+  batch_dump_ = BatchDump::from_environment();
   log::info("dpo: " + std::to_string(train_pairs_.size()) + " training pairs" +
             (ctx.run.eval_dataset ? ", " + std::to_string(eval_pairs_.size()) + " eval pairs" : std::string()));
 
@@ -261,6 +263,7 @@ at::Tensor DpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_ind
   std::vector<const TokenizedPair*> pairs;
   for (int64_t i : indices) pairs.push_back(&train_pairs_[static_cast<size_t>(i)]);
 
+  if (batch_dump_ != nullptr) batch_dump_->write(micro_batch_index, indices, collate(pairs));
   BatchLoss result = batch_loss(ctx, pairs, /*with_token_metrics=*/true);
   std::vector<std::pair<std::string, at::Tensor>> loss_metrics = result.loss.metrics();
   if (ctx.process_group != nullptr) gather_metrics(*ctx.process_group, loss_metrics, result);

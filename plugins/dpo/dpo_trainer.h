@@ -25,6 +25,8 @@ class ProcessGroup;
 
 namespace trl::dpo {
 
+class BatchDump;
+
 /// TRL's DPOTrainer as a trl::Trainer.
 class DpoTrainer : public Trainer {
  public:
@@ -69,6 +71,7 @@ class DpoTrainer : public Trainer {
   std::vector<TokenizedPair> eval_pairs_;
   std::unique_ptr<EpochSampler> sampler_;
   std::unique_ptr<ReferenceModel> reference_;  ///< null after precompute
+  std::unique_ptr<BatchDump> batch_dump_;      ///< TRL_DPO_DUMP_BATCHES (dpo_batch_dump.h); null when unset
   double num_tokens_ = 0.0;  ///< running attention-mask total over training (prompts counted twice), TRL's num_tokens
 };
 

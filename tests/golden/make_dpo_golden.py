@@ -2,7 +2,9 @@
 """Golden values for the DPO loss library (plugins/dpo), computed independently of the C++ code.
 
 Reference: TRL HEAD f2cd57710, trl/trainer/dpo_trainer.py DPOTrainer._compute_loss (the log-probs, LD-DPO,
-f-divergence, every loss_type branch, WPO and the metrics), transcribed below line by line with `self.x`
+f-divergence (with the constants TRL 1.16.0 restored: 1 - exp(-rho), log 2 + logsigmoid(rho),
+(exp((a-1) rho) - 1)/(a-1), and nca_pair, bco_pair, sppo_hard and apo_down on the raw log-ratios, as
+TRL 1.16.0 has them; docs/parity.md), every loss_type branch, WPO and the metrics), transcribed below line by line with `self.x`
 replaced by `cfg["x"]`; selective_log_softmax and entropy_from_logits from trl/trainer/utils.py.
 Only PyTorch is used (Debian's python3-torch 1.13); TRL itself is not needed.
 
@@ -78,12 +80,12 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
     if cfg["f_divergence_type"] == "reverse_kl":
         chosen_scores = chosen_logratios
         rejected_scores = rejected_logratios
-    elif cfg["f_divergence_type"] == "forward_kl":
-        chosen_scores = -torch.exp(-chosen_logratios)
-        rejected_scores = -torch.exp(-rejected_logratios)
+    elif cfg["f_divergence_type"] == "forward_kl":  # TRL 1.16 keeps the constants (docs/parity.md)
+        chosen_scores = 1 - torch.exp(-chosen_logratios)
+        rejected_scores = 1 - torch.exp(-rejected_logratios)
     elif cfg["f_divergence_type"] == "js_divergence":
-        chosen_scores = F.logsigmoid(chosen_logratios)
-        rejected_scores = F.logsigmoid(rejected_logratios)
+        chosen_scores = math.log(2) + F.logsigmoid(chosen_logratios)
+        rejected_scores = math.log(2) + F.logsigmoid(rejected_logratios)
     elif cfg["f_divergence_type"] == "alpha_divergence":
         if abs(cfg["f_alpha_divergence_coef"] - 1.0) < 1e-6:
             chosen_scores = chosen_logratios
@@ -100,8 +102,8 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
                 clamp_max = {torch.float16: 11.0, torch.bfloat16: 80.0, torch.float32: 80.0}[dtype]
                 t_chosen_float = torch.clamp(t_chosen.float(), max=clamp_max)
                 t_rejected_float = torch.clamp(t_rejected.float(), max=clamp_max)
-            chosen_scores = torch.exp(t_chosen_float).to(dtype) * coef
-            rejected_scores = torch.exp(t_rejected_float).to(dtype) * coef
+            chosen_scores = (torch.exp(t_chosen_float) - 1.0).to(dtype) * coef
+            rejected_scores = (torch.exp(t_rejected_float) - 1.0).to(dtype) * coef
     else:
         raise ValueError(cfg["f_divergence_type"])
 
@@ -128,9 +130,9 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             log_ql = F.logsigmoid(-beta * delta_score)
             log_pl = torch.log(epsilon)
             per_sequence_loss = qw * (log_qw - log_pw) + ql * (log_ql - log_pl)
-        elif loss_type == "nca_pair":
-            chosen_rewards = beta * chosen_scores
-            rejected_rewards = beta * rejected_scores
+        elif loss_type == "nca_pair":  # TRL 1.16: raw log-ratios (HEAD f2cd57710 used the scores)
+            chosen_rewards = beta * chosen_logratios
+            rejected_rewards = beta * rejected_logratios
             per_sequence_loss = (
                 -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
             )
@@ -138,13 +140,13 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             clean_loss_term = -(1 - cfg["label_smoothing"]) * F.logsigmoid(beta * delta_score)
             flipped_loss_term = -cfg["label_smoothing"] * F.logsigmoid(-beta * delta_score)
             per_sequence_loss = (clean_loss_term - flipped_loss_term) / (1 - 2 * cfg["label_smoothing"])
-        elif loss_type == "bco_pair":
-            chosen_rewards = beta * chosen_scores
-            rejected_rewards = beta * rejected_scores
+        elif loss_type == "bco_pair":  # TRL 1.16: raw log-ratios
+            chosen_rewards = beta * chosen_logratios
+            rejected_rewards = beta * rejected_logratios
             per_sequence_loss = -F.logsigmoid(chosen_rewards) - F.logsigmoid(-rejected_rewards)
         elif loss_type == "sppo_hard":
-            winner_margin_error = (chosen_scores - 0.5 / beta) ** 2
-            loser_margin_error = (rejected_scores + 0.5 / beta) ** 2
+            winner_margin_error = (chosen_logratios - 0.5 / beta) ** 2  # TRL 1.16: raw log-ratios
+            loser_margin_error = (rejected_logratios + 0.5 / beta) ** 2
             per_sequence_loss = winner_margin_error + loser_margin_error
         elif loss_type == "aot":
             logratios = chosen_logps - rejected_logps
@@ -170,7 +172,7 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             per_sequence_loss = losses_chosen + losses_rejected
         elif loss_type == "apo_down":
             losses_chosen = torch.sigmoid(beta * chosen_logratios)
-            losses_rejected = 1 - torch.sigmoid(beta * delta_score)
+            losses_rejected = 1 - torch.sigmoid(beta * (chosen_logratios - rejected_logratios))  # TRL 1.16
             per_sequence_loss = losses_chosen + losses_rejected
         elif loss_type == "discopop":
             logits = delta_score * beta

@@ -307,7 +307,8 @@ TrainResult TrainingLoop::run() {
       nlohmann::json entry = metrics.means();
       entry["loss"] = loss_since_log / static_cast<double>(steps_since_log);
       entry["grad_norm"] = grad_norm;
-      entry["learning_rate"] = scheduler.lr_at(step);  // the rate of the next step, as transformers logs it
+      // The rate this step used, as transformers 5 logs it (4.x logged the next step's; docs/parity.md).
+      entry["learning_rate"] = scheduler.lr_at(step - 1);
       log_entry(entry);
       metrics.clear();
       loss_since_log = 0.0;
