@@ -107,6 +107,9 @@ ParamTable grpo_params() {
   // Logging.
   t.add("log_completions", T::boolean, false, "write a sample of completions every logging step");
   t.add("num_completions_to_print", T::integer, nullptr, "rows in that sample; null = all").at_least(1);
+  // Not in TRL: the replay log that `make parity` feeds to TRL's trainer (docs/parity.md, case 4).
+  t.add("log_completion_ids", T::boolean, false,
+        "add prompt_ids, completion_ids and the dataset row to every completions.jsonl row (replay log)");
   return t;
 }
 
@@ -167,6 +170,7 @@ GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, 
   c.off_policy_mask_threshold = args.optional_number("off_policy_mask_threshold");
   c.log_completions = args.boolean("log_completions");
   c.num_completions_to_print = args.optional_integer("num_completions_to_print");
+  c.log_completion_ids = args.boolean("log_completion_ids");
   // gfpo_params() declares R; grpo_params() alone does not (the key is then simply absent).
   if (args.json().contains("num_remains_in_group")) c.num_remains_in_group = args.optional_integer("num_remains_in_group");
 

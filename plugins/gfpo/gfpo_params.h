@@ -94,6 +94,7 @@ struct GrpoConfig {
   std::optional<double> off_policy_mask_threshold;  ///< DeepSeek-V3.2 off-policy sequence mask; nullopt = off
   bool log_completions = false;                     ///< write a completions sample each logging step
   std::optional<int64_t> num_completions_to_print;  ///< rows in that sample; nullopt = all
+  bool log_completion_ids = false;                  ///< completions.jsonl rows carry prompt/completion ids
   std::optional<int64_t> num_remains_in_group;      ///< R (GFPO): completions kept per group; nullopt = GRPO
   std::vector<std::string> warnings;                ///< TRL's init warnings that apply; the trainer logs them
 
