@@ -100,7 +100,8 @@ ParamTable grpo_params() {
   t.add("top_entropy_quantile", T::number, 1.0,
         "rho: only the top-rho quantile of tokens by entropy enter the policy loss; 1 keeps all")
       .range(0, 1);
-  t.add("use_bias_correction_kl", T::boolean, false, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
+  // TRL 1.16 turned this on by default (1.10 and the GFPO release 1.7.1 had it off); we follow 1.16 (docs/parity.md).
+  t.add("use_bias_correction_kl", T::boolean, true, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
   t.add("off_policy_mask_threshold", T::number, nullptr,
         "drop sequences with negative advantage whose mean old-minus-new log-prob exceeds this; null = off")
       .at_least(0);

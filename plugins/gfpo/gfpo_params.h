@@ -90,7 +90,7 @@ struct GrpoConfig {
   MultiObjectiveAggregation multi_objective_aggregation = MultiObjectiveAggregation::sum_then_normalize;  ///< HEAD GRPO only
   std::vector<double> reward_weights;               ///< one per reward function (default all 1.0)
   double top_entropy_quantile = 1.0;                ///< rho: keep the top-rho tokens by entropy; 1 = all
-  bool use_bias_correction_kl = false;              ///< multiply the KL by the importance ratio
+  bool use_bias_correction_kl = true;               ///< multiply the KL by the importance ratio (TRL 1.16's default)
   std::optional<double> off_policy_mask_threshold;  ///< DeepSeek-V3.2 off-policy sequence mask; nullopt = off
   bool log_completions = false;                     ///< write a completions sample each logging step
   std::optional<int64_t> num_completions_to_print;  ///< rows in that sample; nullopt = all

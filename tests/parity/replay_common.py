@@ -366,3 +366,25 @@ def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, rewa
     rows.append(row(case, f"{label}: step 1 (before any update), every quantity", w1[0], FORWARD_TOL,
                     f"worst: {w1[1]}"))
     return rows
+
+
+def make_eos_likely(model_dir, scale, seed):
+    """Makes the model end completions at varied lengths: the embedding row of its EOS token (tied to the
+    output layer) becomes `scale` x a seeded random unit vector, so EOS's logit is about N(0, scale^2) where
+    every other logit is near 0. A fresh 151k-token model otherwise never ends within a few tokens, and with
+    every completion equally long the loss types cannot be told apart (grpo, bnpo, dr_grpo and dapo divide
+    the same sum by the same count). Both sides load the edited folder."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    eos = config["eos_token_id"]
+    eos = eos[0] if isinstance(eos, list) else eos
+    path = os.path.join(model_dir, "model.safetensors")
+    tensors = load_file(path)
+    embed = tensors["model.embed_tokens.weight"]
+    direction = torch.randn(embed.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    embed[eos] = (scale * direction / direction.norm()).to(embed.dtype)
+    save_file(tensors, path, metadata={"format": "pt"})
+    return eos

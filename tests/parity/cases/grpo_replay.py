@@ -53,7 +53,7 @@ SETTINGS = {
     "logging_steps": 1,
     "seed": SEED,
 }
-REWARD_MAX_CHARS = 24  # length_penalty's max_length, in characters
+REWARD_MAX_CHARS = 64  # length_penalty's max_length, in characters (8 random tokens of this vocabulary: 25-60)
 
 PROMPTS = [
     "The capital of France is",
@@ -77,6 +77,7 @@ def host_run(args, model, data, label, loss_type, level):
         "args": dict(SETTINGS, output_dir=out, loss_type=loss_type, importance_sampling_level=level,
                      log_completion_ids=True, save_steps=0, report_to="none"),
     }
+    os.makedirs(os.path.join(args.work, label), exist_ok=True)
     rc.run_host_train(args.host, config, os.path.join(args.work, label), "host")
     return rc.step_logs(rc.read_jsonl(os.path.join(out, "metrics.jsonl"))), rc.host_generations(
         os.path.join(out, "completions.jsonl"))
