@@ -291,10 +291,15 @@ def length_penalty_chars(max_length):
     return length_penalty
 
 
+CLIP_KEYS = ("clip_ratio/low_mean", "clip_ratio/low_min", "clip_ratio/high_mean", "clip_ratio/high_max",
+             "clip_ratio/region_mean")
+
+
 def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, reward_calls, skip=()):
     """The rows of one replayed run: per quantity, the worst relative difference over the logged steps
     (STEP_TOL), plus one row for step 1, before any optimizer step (FORWARD_TOL), and the exact checks of the
-    replay itself (prompts row for row). host_metrics/trl_history: the two logs as {step: entry}."""
+    replay itself (prompts row for row). host_metrics/trl_history: the two logs as {step: entry}; `skip`: metric
+    names left out (an exception the caller checks in its own row)."""
     rows = []
     steps = sorted(set(host_metrics) & set(trl_history))
     lost = sorted(set(host_metrics) ^ set(trl_history))
@@ -304,8 +309,7 @@ def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, rewa
                           + (f"; differing prompt ids at (generation, row) {replay.prompt_mismatches[:5]}"
                              if replay.prompt_mismatches else "") + (f"; steps logged by one side only {lost}" if lost else "")))
     named = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("entropy", ["entropy"]), ("kl", ["kl"]),
-             ("clip ratios", ["clip_ratio/low_mean", "clip_ratio/low_min", "clip_ratio/high_mean",
-                              "clip_ratio/high_max", "clip_ratio/region_mean"])]
+             ("clip ratios", [k for k in CLIP_KEYS if k not in skip])]
     used = {k for _, keys in named for k in keys} | {"step", "epoch"} | set(skip)
     first = steps[0] if steps else None
     step1 = []  # (worst, what) at the first step

@@ -22,22 +22,26 @@ import replay_common as rc  # noqa: E402
 
 CASE = "grpo_replay"
 
-# One line per run: (label, loss_type, importance_sampling_level). Every combination TRL 1.16 accepts (it
-# warns, but trains, for sequence level with the token-summing losses). A loss type trl-host gains later
-# (luspo, cispo, sapo, vespo) is one more line here.
+# One line per run: (label, loss_type, importance_sampling_level, further config for both sides). Every
+# combination TRL 1.16 accepts (it warns, but trains, for sequence level with the token-summing losses). A loss
+# type trl-host gains later (luspo, cispo, sapo, vespo) is one more line here. use_bias_correction_kl is left
+# to each side's default (TRL 1.16: true), except in one run that sets it off on both.
 RUNS = [
-    ("grpo-token", "grpo", "token"),
-    ("grpo-sequence", "grpo", "sequence"),
-    ("bnpo-token", "bnpo", "token"),
-    ("bnpo-sequence", "bnpo", "sequence"),
-    ("dr_grpo-token", "dr_grpo", "token"),
-    ("dr_grpo-sequence", "dr_grpo", "sequence"),
-    ("dapo-token", "dapo", "token"),
-    ("dapo-sequence", "dapo", "sequence"),
+    ("grpo-token", "grpo", "token", {}),
+    ("grpo-sequence", "grpo", "sequence", {}),
+    ("bnpo-token", "bnpo", "token", {}),
+    ("bnpo-sequence", "bnpo", "sequence", {}),
+    ("dr_grpo-token", "dr_grpo", "token", {}),
+    ("dr_grpo-sequence", "dr_grpo", "sequence", {}),
+    ("dapo-token", "dapo", "token", {}),
+    ("dapo-sequence", "dapo", "sequence", {}),
+    ("dapo-token-no_kl_correction", "dapo", "token", {"use_bias_correction_kl": False}),
 ]
 
 # The shared settings, TRL's names (GRPOConfig = trl-host's gfpo args). A learning rate far above TRL's 1e-6
-# default so that the second pass over a batch sees ratios away from 1 and the clip ratios are not all 0.
+# default so that the second pass over a batch sees ratios away from 1 and the clip ratios are not all 0 (at
+# 0.05 Adam's first step, about lr x sign(g) for every weight, turns float rounding of the near-zero gradients
+# of the 151k output rows into differences of the weights; 1e-3 keeps both sides together).
 SEED = 42
 SETTINGS = {
     "num_generations": 4,
@@ -49,10 +53,11 @@ SETTINGS = {
     "beta": 0.04,
     "epsilon": 0.2,
     "temperature": 1.0,
-    "learning_rate": 0.05,
+    "learning_rate": 1e-3,
     "logging_steps": 1,
     "seed": SEED,
 }
+EOS_SCALE = 12.0  # replay_common.make_eos_likely: completions of 1-8 tokens instead of always 8
 REWARD_MAX_CHARS = 64  # length_penalty's max_length, in characters (8 random tokens of this vocabulary: 25-60)
 
 PROMPTS = [
@@ -67,7 +72,7 @@ PROMPTS = [
 ]
 
 
-def host_run(args, model, data, label, loss_type, level):
+def host_run(args, model, data, label, loss_type, level, extra):
     out = os.path.join(args.work, label, "host")
     config = {
         "trainer": "gfpo",
@@ -75,7 +80,7 @@ def host_run(args, model, data, label, loss_type, level):
         "train_dataset": data,
         "reward_funcs": [{"name": "length_penalty", "args": {"unit": "characters", "max_length": REWARD_MAX_CHARS}}],
         "args": dict(SETTINGS, output_dir=out, loss_type=loss_type, importance_sampling_level=level,
-                     log_completion_ids=True, save_steps=0, report_to="none"),
+                     log_completion_ids=True, save_steps=0, report_to="none", **extra),
     }
     os.makedirs(os.path.join(args.work, label), exist_ok=True)
     rc.run_host_train(args.host, config, os.path.join(args.work, label), "host")
@@ -83,14 +88,14 @@ def host_run(args, model, data, label, loss_type, level):
         os.path.join(out, "completions.jsonl"))
 
 
-def trl_run(args, model, data_rows, label, loss_type, level, generations):
+def trl_run(args, model, data_rows, label, loss_type, level, extra, generations):
     import datasets
     from trl import GRPOConfig, GRPOTrainer
 
     reward = rc.length_penalty_chars(REWARD_MAX_CHARS)
     config = GRPOConfig(output_dir=os.path.join(args.work, label, "trl"), loss_type=loss_type,
                         importance_sampling_level=level, report_to="none", save_strategy="no", use_cpu=True,
-                        bf16=False, fp16=False, dataloader_num_workers=0, **SETTINGS)
+                        bf16=False, fp16=False, dataloader_num_workers=0, **SETTINGS, **extra)
     trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=config,
                           train_dataset=datasets.Dataset.from_list(data_rows))
     replay = rc.Replay(trainer, generations)
@@ -102,16 +107,17 @@ def main():
     args = rc.parse_args(CASE, "GRPO replay against TRL's GRPOTrainer")
     rc.single_thread()
     model = rc.make_model(args.host, args.build, args.work, seed=SEED)
+    rc.make_eos_likely(model, EOS_SCALE, SEED)
     data_rows = [{"prompt": p} for p in PROMPTS]
     data = os.path.join(args.work, "prompts.jsonl")
     with open(data, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in data_rows)
     rows = []
-    for label, loss_type, level in RUNS:
+    for label, loss_type, level, extra in RUNS:
         if args.only and label not in args.only:
             continue
-        host_metrics, generations = host_run(args, model, data, label, loss_type, level)
-        trl_metrics, replay, reward_calls = trl_run(args, model, data_rows, label, loss_type, level, generations)
+        host_metrics, generations = host_run(args, model, data, label, loss_type, level, extra)
+        trl_metrics, replay, reward_calls = trl_run(args, model, data_rows, label, loss_type, level, extra, generations)
         rows += rc.compare_logs(CASE, label, host_metrics, trl_metrics, generations, replay, reward_calls)
     rc.write_result(args, CASE, rows, {"settings": SETTINGS, "runs": RUNS})
 
