@@ -167,7 +167,7 @@ TEST_F(GfpoCli, LogCompletionIdsWritesAReplayLog) {
     EXPECT_EQ(it->second, prompt_ids) << "one tokenization per dataset row";
   }
   // Without the option the rows stay as they were.
-  const std::string plain = write_config("plain", {}, nullptr);
+  const std::string plain = write_config("plain", nlohmann::json::object(), nullptr);
   ASSERT_EQ(host({"train", plain}).exit_code, 0);
   for (const nlohmann::json& row : read_jsonl(dir_ + "/plain/completions.jsonl"))
     EXPECT_FALSE(row.contains("completion_ids") || row.contains("prompt_ids") || row.contains("row"));
