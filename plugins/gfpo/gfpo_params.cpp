@@ -123,7 +123,8 @@ ParamTable grpo_params() {
   t.add("top_entropy_quantile", T::number, 1.0,
         "rho: only the top-rho quantile of tokens by entropy enter the policy loss; 1 keeps all")
       .range(0, 1);
-  t.add("use_bias_correction_kl", T::boolean, false, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
+  // TRL 1.16 turned this on by default (1.10 and the GFPO release 1.7.1 had it off); we follow 1.16 (docs/parity.md).
+  t.add("use_bias_correction_kl", T::boolean, true, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
   t.add("entropy_coef", T::number, 0.0,
         "entropy bonus: loss -= entropy_coef x mean token entropy (the same meaning for every loss_type); 0 = off; "
         "the initial value with use_adaptive_entropy");
@@ -151,6 +152,9 @@ ParamTable grpo_params() {
         "print each generation batch's completions to the log (completions.jsonl always holds them all)");
   t.add("num_completions_to_print", T::integer, nullptr, "completions printed per generation batch; null = all")
       .at_least(1);
+  // Not in TRL: the replay log that `make parity` feeds to TRL's trainer (docs/parity.md, case 4).
+  t.add("log_completion_ids", T::boolean, false,
+        "add prompt_ids, completion_ids and the dataset row to every completions.jsonl row (replay log)");
   return t;
 }
 
@@ -226,6 +230,7 @@ GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, 
   c.off_policy_mask_threshold = args.optional_number("off_policy_mask_threshold");
   c.log_completions = args.boolean("log_completions");
   c.num_completions_to_print = args.optional_integer("num_completions_to_print");
+  c.log_completion_ids = args.boolean("log_completion_ids");
   // gfpo_params() declares R; grpo_params() alone does not (the key is then simply absent).
   if (args.json().contains("num_remains_in_group")) c.num_remains_in_group = args.optional_integer("num_remains_in_group");
 

@@ -109,10 +109,11 @@ struct GrpoConfig {
   double entropy_coef_max = 1.0;                    ///< adaptive: upper bound of the coefficient
   double entropy_coef_delta = 0.005;                ///< adaptive: step per optimizer step
   double entropy_target = 0.2;                      ///< adaptive: the bonus applies while entropy <= this (nats)
-  bool use_bias_correction_kl = false;              ///< multiply the KL by the importance ratio
+  bool use_bias_correction_kl = true;               ///< multiply the KL by the importance ratio (TRL 1.16's default)
   std::optional<double> off_policy_mask_threshold;  ///< DeepSeek-V3.2 off-policy sequence mask; nullopt = off
   bool log_completions = false;                     ///< print each generation batch's completions to the log
   std::optional<int64_t> num_completions_to_print;  ///< rows in that sample; nullopt = all
+  bool log_completion_ids = false;                  ///< completions.jsonl rows carry prompt/completion ids
   std::optional<int64_t> num_remains_in_group;      ///< R (GFPO): completions kept per group; nullopt = GRPO
   std::vector<std::string> warnings;                ///< TRL's init warnings that apply; the trainer logs them
 

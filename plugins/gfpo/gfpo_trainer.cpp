@@ -359,6 +359,13 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
                     {"kept", !advantage_of[i].is_null()},
                     {"length", lengths[i]},
                     {"truncated", static_cast<bool>(truncated[i])}});
+    if (config_.log_completion_ids) {
+      // The replay log (docs/parity.md, case 4): what TRL's trainer must be handed to train on these rows.
+      const int64_t dataset_row = rollout.prompt_rows[l];
+      rows.back()["row"] = dataset_row;
+      rows.back()["prompt_ids"] = train_prompts_[static_cast<size_t>(dataset_row)].ids;
+      rows.back()["completion_ids"] = rollout.completion_ids[l];
+    }
   }
   rows = gather_json_rows(pg, std::move(rows));
   if (config_.log_completions) {

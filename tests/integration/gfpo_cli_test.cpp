@@ -147,6 +147,33 @@ TEST_F(GfpoCli, ShortRunWithBuiltInRewardsAndLengthFilter) {
   }
 }
 
+TEST_F(GfpoCli, LogCompletionIdsWritesAReplayLog) {
+  const std::string config = write_config("replay", {{"log_completion_ids", true}}, nullptr);
+  const HostRun run = host({"train", config});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<nlohmann::json> rows = read_jsonl(dir_ + "/replay/completions.jsonl");
+  ASSERT_EQ(rows.size(), 36u);  // 3 generations x 12 rows
+  std::map<int64_t, std::vector<int64_t>> prompt_ids_of_row;
+  for (const nlohmann::json& row : rows) {
+    const auto completion = row.at("completion_ids").get<std::vector<int64_t>>();
+    EXPECT_EQ(static_cast<int64_t>(completion.size()), row.at("length").get<int64_t>());
+    const int64_t dataset_row = row.at("row").get<int64_t>();
+    ASSERT_GE(dataset_row, 0);
+    ASSERT_LT(dataset_row, 6);
+    // The prompts file has "What is i plus 1? " on line i: the byte tokenizer's ids spell the text.
+    const auto prompt_ids = row.at("prompt_ids").get<std::vector<int64_t>>();
+    EXPECT_EQ(row.at("prompt").get<std::string>(), "What is " + std::to_string(dataset_row) + " plus 1? ");
+    EXPECT_FALSE(prompt_ids.empty());
+    auto [it, fresh] = prompt_ids_of_row.emplace(dataset_row, prompt_ids);
+    EXPECT_EQ(it->second, prompt_ids) << "one tokenization per dataset row";
+  }
+  // Without the option the rows stay as they were.
+  const std::string plain = write_config("plain", nlohmann::json::object(), nullptr);
+  ASSERT_EQ(host({"train", plain}).exit_code, 0);
+  for (const nlohmann::json& row : read_jsonl(dir_ + "/plain/completions.jsonl"))
+    EXPECT_FALSE(row.contains("completion_ids") || row.contains("prompt_ids") || row.contains("row"));
+}
+
 TEST_F(GfpoCli, CustomGroupFilterFromATestPlugin) {
   const std::string plugin = std::string(TRL_BINARY_DIR) + "/tests/gfpo_fixtures/plugins/gfpo_test_filters.so";
   ASSERT_TRUE(fs::exists(plugin)) << plugin;

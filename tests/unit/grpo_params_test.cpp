@@ -47,9 +47,10 @@ TEST(GrpoParams, DefaultsAreTheGfpoBaseOnes) {
   EXPECT_EQ(c.multi_objective_aggregation, trl::gfpo::MultiObjectiveAggregation::sum_then_normalize);
   EXPECT_EQ(c.reward_weights, std::vector<double>{1.0});
   EXPECT_DOUBLE_EQ(c.top_entropy_quantile, 1.0);
-  EXPECT_FALSE(c.use_bias_correction_kl);
+  EXPECT_TRUE(c.use_bias_correction_kl);  // TRL 1.16 (docs/parity.md, case 4)
   EXPECT_FALSE(c.off_policy_mask_threshold.has_value());
   EXPECT_FALSE(c.log_completions);
+  EXPECT_FALSE(c.log_completion_ids);
   EXPECT_FALSE(c.num_remains_in_group.has_value());
   // TRL 1.16's GRPOConfig defaults for the other loss types, the entropy bonus and TR-DPO.
   EXPECT_DOUBLE_EQ(c.sapo_temperature_neg, 1.05);
