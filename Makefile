@@ -1,4 +1,10 @@
 # trl-host: the README's commands. `make demo` and `make test` install what is missing, build, and run.
+# TORCH=pip: build against LibTorch 2.x from the torch wheel of the reference environment (build/venvs/trl,
+# made by scripts/python-env.sh trl) instead of Debian's 1.13, in its own folder (docs/torch2.md).
+TORCH ?= system
+ifeq ($(TORCH),pip)
+BUILD ?= build-torch2
+endif
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
@@ -8,7 +14,7 @@ CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 endif
 DEMO_MODEL ?= examples/models/tiny
 
-.PHONY: all deps build test test-fast demo bench fuzz asan-test install clean
+.PHONY: all deps build test test-fast demo bench fuzz asan-test install clean parity
 
 all: build
 
@@ -18,7 +24,13 @@ deps:
 	@scripts/install-deps.sh build fuzz test
 
 $(BUILD)/CMakeCache.txt:
+ifeq ($(TORCH),pip)
+	venv=$$(scripts/python-env.sh trl build) && \
+	torch_dir=$$("$$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])') && \
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DTRL_TORCH=pip "-DTRL_TORCH_PIP_DIR=$$torch_dir"
+else
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+endif
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -39,12 +51,18 @@ demo:
 	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS)
 	scripts/demo.sh $(BUILD)
 
-# trl-host vs the PyTorch-eager peer (bench/README.md): builds only trl-host and trl_bench, writes
-# bench/results.json. BENCH_PRESETS, BENCH_STEPS, BENCH_WARMUP, BENCH_THREADS tune it.
+# trl-host vs three PyTorch peers (tuned PyTorch 2.x, real TRL, TRL-style eager; bench/README.md): builds
+# only trl-host and trl_bench, makes the PyPI environment of the peers, writes bench/results.json.
+# BENCH_PRESETS, BENCH_STEPS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_THREADS, BENCH_PEERS tune it.
 bench:
 	@scripts/install-deps.sh bench
 	$(MAKE) $(BUILD)/CMakeCache.txt
 	scripts/bench.sh $(BUILD)
+
+# trl-host side by side with TRL/transformers/PEFT (docs/parity.md): downloads the pinned reference environments
+# into $(BUILD)/venvs the first time (several GB, cached), runs every case, writes $(BUILD)/parity/report.json.
+parity:
+	scripts/parity.sh $(BUILD)
 
 # Each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (ASan + UBSan; docs/reliability.md).
 FUZZ_SECONDS ?= 60

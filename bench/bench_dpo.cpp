@@ -3,9 +3,12 @@
 // token_stats at completion positions only, the reference forward (the same way) without gradient,
 // dpo_loss_inputs + dpo_loss (sigmoid), backward, clipping, AdamW.
 // Letters: B pairs, T tokens per row, L = T - 1 label positions, H hidden.
+#include <optional>
+
 #include <torch/optim/adamw.h>
 
 #include "bench_workloads.h"
+#include "train/autocast_scope.h"
 #include "train/optimizer.h"
 #include "dpo_loss.h"
 #include "dpo_pair_forward.h"
@@ -50,7 +53,8 @@ DpoBatch dpo_batch(const nlohmann::json& pairs) {
 
 WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   const nlohmann::json& cfg = inputs.at("dpo");
-  std::unique_ptr<CausalLM> policy = CausalLM::from_pretrained(args.model_dir);
+  const c10::ScalarType dtype = args.torch_dtype == "bfloat16" ? c10::kBFloat16 : c10::kFloat;
+  std::unique_ptr<CausalLM> policy = CausalLM::from_pretrained(args.model_dir, {c10::Device(c10::kCPU), dtype});
   std::unique_ptr<CausalLM> ref = policy->clone();  // the trainer's default reference: a frozen copy
   ref->set_requires_grad(false);
   const DpoBatch batch = dpo_batch(cfg.at("pairs"));
@@ -64,6 +68,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   result.tokens_per_step = batch.attention_mask.sum().item<int64_t>();
   for (int64_t step = 0; step < args.warmup + args.steps; ++step) {
     const StepTimer timer;
+    std::optional<AutocastScope> mixed_precision(std::in_place, c10::Device(c10::kCPU), args.bf16);  // as the loop
     const at::Tensor hidden = dpo::pair_hidden_states(*policy, batch.input_ids, batch.attention_mask);  // (2B, T, H)
     const TokenStats stats = token_stats(*policy, hidden.narrow(1, 0, T - 1), batch.labels);
     dpo::DpoTokenInputs tokens;
@@ -76,6 +81,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
       tokens.ref_per_token_logps = token_stats(*ref, ref_hidden.narrow(1, 0, T - 1), batch.labels).logps;
     }
     const dpo::DpoLossResult loss = dpo::dpo_loss(dpo::dpo_loss_inputs(tokens, loss_config), loss_config);
+    mixed_precision.reset();  // the backward pass outside autocast, as the training loop
     loss.loss.backward();
     const double grad_norm = clip_grad_norm(policy->parameters(), max_grad_norm);
     optimizer->step();

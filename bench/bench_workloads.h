@@ -28,6 +28,8 @@ struct BenchArgs {
   int64_t steps = 5;       ///< timed steps
   int64_t warmup = 2;      ///< untimed steps before them
   int64_t threads = 2;     ///< intra-op threads
+  bool bf16 = false;       ///< dpo: the forward pass and loss under bf16 autocast (TrainingArguments bf16)
+  std::string torch_dtype = "float32";  ///< dpo: the weights' dtype, float32 or bfloat16 (pure bf16)
 };
 
 /// What a workload reports: per-step seconds (warm-up excluded), work per step, and the numbers the

@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", args.warmup, "untimed steps first (the first two are checked)")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", args.threads, "intra-op threads")->check(CLI::PositiveNumber);
   app.add_option("--out", out_path, "result JSON")->required();
+  app.add_flag("--bf16", args.bf16, "dpo: bf16 mixed precision (autocast; float32 weights and optimizer state)");
+  app.add_option("--torch-dtype", args.torch_dtype, "dpo: weight dtype")->check(CLI::IsMember({"float32", "bfloat16"}));
   std::string profile_path;
   app.add_option("--profile", profile_path,
                  "also write a Chrome trace of every LibTorch op of the run to this file (bench/profile_ops.py "
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
     at::set_num_threads(static_cast<int>(args.threads));
     at::manual_seed(0);
     nlohmann::json out = {{"impl", "trl-host"}, {"workload", args.workload}, {"threads", at::get_num_threads()},
-                          {"torch", TORCH_VERSION}};
+                          {"torch", TORCH_VERSION}, {"bf16", args.bf16}, {"torch_dtype", args.torch_dtype}};
     // What host/src/process_defaults.cpp set before libgomp started (or what the caller set).
     const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
     out["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "unset";

@@ -1,57 +1,130 @@
 #!/usr/bin/env bash
-# `make bench`: trl-host against the PyTorch-eager peer (bench/README.md). Usage: bench.sh [BUILD_DIR]
+# `make bench`: trl-host against three PyTorch peers (bench/README.md). Usage: bench.sh [BUILD_DIR]
 # Environment: BENCH_PRESETS (default "tiny small large"), BENCH_THREADS (default: physical cores),
-# BENCH_STEPS / BENCH_WARMUP (timed / untimed steps, default 5 / 2), BENCH_WORKLOADS (default
-# "dpo grpo generate"), PYTHON (default /usr/bin/python3, Debian's python3-torch), BENCH_BUILD=0 (use the
-# binaries already in BUILD_DIR), BENCH_LORA=0 (skip the LoRA vs full fine-tuning run, bench/lora/run.sh).
-# Writes bench/results.json and prints the table; exits non-zero if the two sides disagree.
+# BENCH_STEPS / BENCH_WARMUP (timed / untimed steps per round, default 3 / 1), BENCH_ROUNDS (interleaved
+# rounds, default 2), BENCH_WORKLOADS (default "dpo grpo generate"), BENCH_PEERS (default
+# "pytorch-tuned trl pytorch-eager"), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
+# python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
+# scripts/python-env.sh trl BUILD_DIR), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
+# (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
+# earlier invocation instead of starting afresh, e.g. one preset per invocation; the table covers all).
+# BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh), BENCH_BF16=0 (skip the
+# bf16 vs float32 DPO step, bench/bf16_speed.py).
+# Writes bench/results.json and prints the table; exits non-zero if a peer disagrees with trl-host.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+mkdir -p "${1:-build}"
 build="$(cd "${1:-build}" && pwd)"
 python="${PYTHON:-/usr/bin/python3}"
 presets="${BENCH_PRESETS:-tiny small large}"
 workloads="${BENCH_WORKLOADS:-dpo grpo generate}"
-steps="${BENCH_STEPS:-5}"
-warmup="${BENCH_WARMUP:-2}"
+peers="${BENCH_PEERS:-pytorch-tuned trl pytorch-eager}"
+steps="${BENCH_STEPS:-3}"
+warmup="${BENCH_WARMUP:-1}"
+rounds="${BENCH_ROUNDS:-2}"
 cores="$(lscpu -p=CORE 2>/dev/null | grep -v '^#' | sort -u | wc -l)"
 threads="${BENCH_THREADS:-${cores:-$(nproc)}}"
-# The same thread count for both sides, whatever pool a library picks (OpenMP, MKL, OpenBLAS).
+# The same thread count for every side, whatever pool a library picks (OpenMP, MKL, OpenBLAS).
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+# A CI or cloud image may pin OpenBLAS to an older core type (OPENBLAS_CORETYPE=Haswell: AVX2 kernels, about
+# 0.6x the sgemm rate here) and a cache size; a user's machine has neither, so no bench process gets them.
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+# What trl-host sets for itself (host/src/process_defaults.cpp), given to the tuned peer.
+tuned_env=(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912)
 
 [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
+venv="${BENCH_VENV:-}"
+case " $peers " in
+  *" pytorch-tuned "* | *" trl "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$build")" ;;
+esac
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
 work="$build/bench"
 runs="$work/runs"
-rm -rf "$runs"
-mkdir -p "$runs"
+ref="$root/bench/reference"
+[ "${BENCH_KEEP_RUNS:-0}" = 1 ] || rm -rf "$runs"
+mkdir -p "$runs/sgemm"
+loadlog="$runs/load.txt"
 
-echo "bench: $threads threads, presets: $presets, $steps timed steps after $warmup warm-up"
-"$bench" --workload sgemm --threads "$threads" --out "$runs/sgemm_trl-host.json"
-(cd "$root/bench/reference" && "$python" peer.py --workload sgemm --threads "$threads" --out "$runs/sgemm_pytorch-eager.json")
+# sgemm rates, in the workloads' environment, several times over the whole bench (compare.py: median).
+sgemm_round=$(find "$runs/sgemm" -name 'trl-host.r*.json' | wc -l)
+sgemm() {
+  sgemm_round=$((sgemm_round + 1))
+  "$bench" --workload sgemm --threads "$threads" --out "$runs/sgemm/trl-host.r$sgemm_round.json"
+  if [ -n "$venv" ]; then
+    (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" tuned.py --workload sgemm --threads "$threads" \
+       --out "$runs/sgemm/pytorch-tuned.r$sgemm_round.json")
+  fi
+}
 
+# One implementation's run of one workload: run_impl IMPL PRESET WORKLOAD ROUND
+run_impl() {
+  local impl=$1 preset=$2 workload=$3 round=$4
+  local model="$work/models/$preset"
+  local out="$runs/$preset/${impl}_$workload.r$round.json"
+  local common=(--workload "$workload" --model "$model" --inputs "$model/inputs.json" --steps "$steps"
+                --warmup "$warmup" --threads "$threads" --out "$out")
+  case "$impl" in
+    trl-host) "$bench" "${common[@]}" ;;
+    pytorch-tuned) (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" tuned.py "${common[@]}") ;;
+    trl) [ "$workload" = generate ] || (cd "$ref" && "$venv/bin/python" trl_peer.py "${common[@]}" \
+           > "$runs/$preset/trl_$workload.r$round.log" 2>&1) ||
+           { echo "bench: the TRL peer failed, log: $runs/$preset/trl_$workload.r$round.log" >&2; return 1; } ;;
+    pytorch-eager) (cd "$ref" && "$python" peer.py "${common[@]}") ;;
+    *) echo "bench: unknown peer $impl" >&2; return 2 ;;
+  esac
+}
+
+echo "bench: $threads threads, presets: $presets, peers: $peers, $rounds rounds of $steps timed steps after $warmup warm-up"
+echo "start $(date -u +%H:%M:%S) $(uptime)" >> "$loadlog"
+sgemm
 for preset in $presets; do
   model="$work/models/$preset"
   # Vocabulary 32000 as the issue specifies the small preset; the model is written once and reused.
   [ -f "$model/model.safetensors" ] || "$host" init-model --preset "$preset" --vocab-size 32000 --seed 0 --out "$model" --force
-  inputs="$model/inputs.json"
-  "$python" "$root/bench/make_inputs.py" --vocab-size 32000 --out "$inputs"
+  "$python" "$root/bench/make_inputs.py" --vocab-size 32000 --out "$model/inputs.json"
   mkdir -p "$runs/$preset"
+  cp "$model/config.json" "$runs/$preset/config.json"
   for workload in $workloads; do
-    echo "bench: $preset $workload"
-    common=(--workload "$workload" --model "$model" --inputs "$inputs" --steps "$steps" --warmup "$warmup"
-            --threads "$threads")
-    "$bench" "${common[@]}" --out "$runs/$preset/trl-host_$workload.json"
-    (cd "$root/bench/reference" && "$python" peer.py "${common[@]}" --out "$runs/$preset/pytorch-eager_$workload.json")
+    # Interleaved: every side's run of a round follows the others', in reverse order every other round.
+    for round in $(seq 1 "$rounds"); do
+      order="trl-host $peers"
+      [ $((round % 2)) = 1 ] || order="$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')"
+      for impl in $order; do
+        echo "bench: $preset $workload round $round: $impl"
+        run_impl "$impl" "$preset" "$workload" "$round"
+      done
+    done
   done
+  echo "$preset $(date -u +%H:%M:%S) $(uptime)" >> "$loadlog"
+  sgemm
 done
+sgemm
 
-"$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" \
-  --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup make bench"
+"$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" --load "$(cat "$loadlog")" \
+  --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup BENCH_ROUNDS=$rounds BENCH_KEEP_RUNS=${BENCH_KEEP_RUNS:-0} make bench"
+
+# bf16 mixed precision (docs/torch2.md): our DPO step under --bf16 against our float32 step, same inputs.
+if [ "${BENCH_BF16:-1}" != 0 ]; then
+  for preset in $presets; do
+    model="$work/models/$preset"
+    echo "bench: $preset dpo --bf16"
+    "$bench" --workload dpo --model "$model" --inputs "$model/inputs.json" --steps "$steps" --warmup "$warmup" \
+      --threads "$threads" --bf16 --out "$runs/$preset/trl-host_dpo_bf16.json"
+  done
+  "$python" "$root/bench/bf16_speed.py" "$runs" --out "$work/bf16.json"
+fi
 
 # LoRA vs full fine-tuning of a DPO step on the large preset: peak RSS and tokens/s (docs/lora.md).
 if [ "${BENCH_LORA:-1}" != 0 ]; then
   echo "bench: LoRA vs full fine-tuning (bench/lora/run.sh)"
   "$root/bench/lora/run.sh" "$build" "$steps" "$threads"
+fi
+
+# The python plugin's cost per call: a GRPO step with a C++ reward vs the same reward in Python (docs/python.md).
+if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+  echo "bench: GRPO step, C++ reward vs Python reward (bench/python_reward/run.sh)"
+  [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target gfpo python -j "$(nproc)"
+  "$root/bench/python_reward/run.sh" "$build" "$steps" "$threads"
 fi

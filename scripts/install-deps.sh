@@ -6,6 +6,8 @@ set -euo pipefail
 build_pkgs=(g++ cmake make pkg-config libtorch-dev libopenblas0-pthread libboost-dev libboost-filesystem-dev
             nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev libicu-dev
             libgloo-dev libelf-dev libyaml-cpp-dev
+            libpython3-dev pybind11-dev  # the python plugin embeds Debian's CPython (plugins/python)
+            python3-numpy    # the python plugin's tests import numpy from a reward function
             python3       # python3 (standard library only): the tests' independent TensorBoard and SVG readers
             python3-jinja2)  # the chat-template reference (ctest ChatTemplateReference) renders with it
 test_pkgs=(nodejs npm)  # the tokenizer parity test (ctest TokenizerParitySlow) runs the npm reference tokenizers

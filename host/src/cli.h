@@ -38,6 +38,8 @@ void add_generate_command(CLI::App& app, const CommonOptions& common, int& exit_
 void add_init_model_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 /// `trl-host merge-adapter --model BASE --adapter DIR --out DIR`: a LoRA adapter merged into its base.
 void add_merge_adapter_command(CLI::App& app, const CommonOptions& common, int& exit_code);
+/// `trl-host logits --model DIR --ids 1,2,3 --out FILE`: a forward pass's logits in a safetensors file.
+void add_logits_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 void add_plot_command(CLI::App& app, const CommonOptions& common, int& exit_code);
 /// `trl-host dpo|gfpo ...`: TRL-style flags mapped to a run config (trl_flags_command.cpp).
 void add_trl_flags_commands(CLI::App& app, const CommonOptions& common, int& exit_code);

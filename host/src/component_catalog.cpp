@@ -142,6 +142,7 @@ ComponentCatalog::Built ComponentCatalog::build(ComponentKind kind, const std::s
   built.args = kind == ComponentKind::trainer
                    ? merge_trainer_params(training_arguments_params(), e.params).validate(args, args_where)
                    : e.params.validate(args, args_where);
+  built.args.set_config_dir(config_dir_);
   const ComponentOrigin origin{built.plugin, kind, name};
   built.component = call_plugin(origin, "create", [&] { return e.create(built.args); });
   if (built.component == nullptr) throw PluginError(built.plugin, origin.call("create"), "the factory returned null");

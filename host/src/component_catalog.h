@@ -46,6 +46,10 @@ class ComponentCatalog final : public ComponentProvider {
   /// What discovery found.
   const Discovery& discovery() const { return discovery_; }
 
+  /// The run config's folder (absolute), handed to every component built from now on as
+  /// Args::config_dir(), so a component resolves its relative paths as the host does. Empty by default.
+  void set_config_dir(std::string dir) { config_dir_ = std::move(dir); }
+
   /// Names of every component of `kind` declared by a usable (status ok) plugin, sorted, unique.
   std::vector<std::string> names(ComponentKind kind) const;
 
@@ -91,6 +95,7 @@ class ComponentCatalog final : public ComponentProvider {
   Built build_from_spec(ComponentKind kind, const nlohmann::json& spec, const std::string& where);
 
   Discovery discovery_;
+  std::string config_dir_;
 };
 
 /// The merged table of a trainer: `shared` (training_arguments_params()) with each key `own` also

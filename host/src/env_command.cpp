@@ -23,6 +23,7 @@
 #include "host_setup.h"
 #include "plugin_discovery.h"
 #include "plugin_summary.h"
+#include "trl/sdk/torch_runtime.h"
 #include "trl/sdk/version.h"
 
 #ifndef TRL_GIT_COMMIT
@@ -86,12 +87,15 @@ std::string torch_cpu_capability() {
   return config.substr(at + label.size(), end == std::string::npos ? std::string::npos : end - at - label.size());
 }
 
-// CUDA as LibTorch sees it: built with it or not, and how many devices it finds now.
+// CUDA as LibTorch sees it: built with it or not, its backend linked in or not (the torch wheel's CPU
+// libraries alone are a CUDA build without it), and how many devices it finds now.
 nlohmann::json cuda_info() {
+  const TorchRuntimeInfo& rt = torch_runtime();
   nlohmann::json j;
-  j["built"] = torch_build_setting("USE_CUDA") == "ON";
-  j["available"] = at::hasCUDA();
-  j["devices"] = at::hasCUDA() ? at::getNumGPUs() : 0;
+  j["built"] = rt.cuda_compiled;
+  j["backend_loaded"] = rt.cuda_loaded;
+  j["available"] = rt.cuda_devices > 0;
+  j["devices"] = rt.cuda_devices;
   return j;
 }
 
@@ -166,6 +170,8 @@ nlohmann::json environment(const CommonOptions& common) {
   j["sdk_abi"] = std::to_string(TRL_SDK_ABI_MAJOR) + "." + std::to_string(TRL_SDK_ABI_MINOR) + "." +
                  std::to_string(TRL_SDK_ABI_PATCH);
   j["libtorch"] = TORCH_VERSION;
+  j["libtorch_library"] = torch_runtime().library_path;  // the libtorch_cpu.so really mapped
+  j["libtorch_description"] = torch_runtime().describe();
   j["cxx11_abi"] = _GLIBCXX_USE_CXX11_ABI;
 #if defined(__clang__)
   j["compiler"] = "clang " __clang_version__;
@@ -201,8 +207,8 @@ void print_text(const nlohmann::json& j) {
   std::cout << "trl-host " << j["trl_host_version"].get<std::string>() << " (commit "
             << j["git_commit"].get<std::string>() << ")\n"
             << "SDK ABI:          " << j["sdk_abi"].get<std::string>() << "\n"
-            << "LibTorch:         " << j["libtorch"].get<std::string>() << " (built with BLAS "
-            << j["libtorch_build_blas"].get<std::string>() << ")\n"
+            << "LibTorch:         " << j["libtorch_description"].get<std::string>() << "; built with BLAS "
+            << j["libtorch_build_blas"].get<std::string>() << "\n"
             << "C++ ABI:          cxx11=" << j["cxx11_abi"] << ", " << j["compiler"].get<std::string>() << "\n"
             << "BLAS in use:      ";
   if (j["blas_libraries"].empty()) std::cout << "(none mapped)";
@@ -223,8 +229,11 @@ void print_text(const nlohmann::json& j) {
             << "Memory:           " << text_or(j["memory_total_mib"], "?") << " MiB total, "
             << text_or(j["memory_available_mib"], "?") << " MiB available\n"
             << "CUDA:             "
-            << (j["cuda"]["built"].get<bool>() ? "built in, " + j["cuda"]["devices"].dump() + " device(s) found"
-                                                : std::string("not built into this LibTorch (CPU only)"))
+            << (j["cuda"]["backend_loaded"].get<bool>()
+                    ? "backend loaded, " + j["cuda"]["devices"].dump() + " device(s) found"
+                    : j["cuda"]["built"].get<bool>()
+                          ? std::string("LibTorch is a CUDA build, its CUDA backend is not linked (CPU only)")
+                          : std::string("not built into this LibTorch (CPU only)"))
             << "\n"
             << "OS:               " << j["os"].get<std::string>() << "\n"
             << "Environment:      ";

@@ -84,6 +84,9 @@ class GuardedReward final : public RewardFunction {
   std::vector<std::optional<double>> score(const RewardInput& input) override {
     return call_plugin(origin_, "score", [&] { return inner_->score(input); });
   }
+  std::string metric_name() const override {
+    return call_plugin(origin_, "metric_name", [&] { return inner_->metric_name(); });
+  }
 
  private:
   std::unique_ptr<RewardFunction> inner_;
@@ -99,6 +102,9 @@ class GuardedGroupFilter final : public GroupFilter {
   }
   int64_t num_to_keep(const CompletionGroup& group, int64_t num_remains_in_group) override {
     return call_plugin(origin_, "num_to_keep", [&] { return inner_->num_to_keep(group, num_remains_in_group); });
+  }
+  GroupScores score_groups(const std::vector<CompletionGroup>& groups, int64_t num_remains_in_group) override {
+    return call_plugin(origin_, "score_groups", [&] { return inner_->score_groups(groups, num_remains_in_group); });
   }
 
  private:

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_generate_command(app, common, exit_code);
   add_init_model_command(app, common, exit_code);
   add_merge_adapter_command(app, common, exit_code);
+  add_logits_command(app, common, exit_code);
   add_plot_command(app, common, exit_code);
   add_trl_flags_commands(app, common, exit_code);
   add_launch_command(app, common, exit_code);

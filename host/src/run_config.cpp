@@ -165,6 +165,12 @@ void resolve_config_paths(nlohmann::json& document, const std::string& config_pa
     for (const std::string& key : args_path_keys()) resolve_path_value(document["args"], key, folder);
 }
 
+std::string config_folder(const std::string& config_path) {
+  std::error_code ec;
+  const fs::path folder = fs::absolute(fs::path(config_path), ec).parent_path();
+  return ec ? std::string() : folder.lexically_normal().string();
+}
+
 void check_input_paths(const RunConfig& run) {
   std::error_code ec;
   if (!fs::is_directory(run.model, ec)) throw ModelError(run.model, missing("model folder", "model", run));

@@ -24,6 +24,10 @@ nlohmann::json read_config_document(const std::string& path);
 /// not passed through here: they stay relative to the current directory, as on any command line.
 void resolve_config_paths(nlohmann::json& document, const std::string& config_path);
 
+/// The absolute folder of the config file `config_path` (what relative paths in it are relative to), or ""
+/// if it cannot be resolved. Components get it as Args::config_dir().
+std::string config_folder(const std::string& config_path);
+
 /// Checks that the inputs a run names exist before anything is loaded: `model` (and `ref_model`) must
 /// be folders (ModelError), `train_dataset` (and `eval_dataset`) must exist (DataError). The message
 /// names the path as resolved and the run-config key, so a path resolved against the config file's

@@ -65,6 +65,7 @@ int run_train(const CommonOptions& common, const TrainOptions& options) {
 
 int run_training(const CommonOptions& common, const RunConfig& run) {
   ComponentCatalog catalog(common);
+  catalog.set_config_dir(config_folder(run.path));
   // A plugin that crashes, aborts or hangs at load is found in a child process and reported (exit 3)
   // instead of taking the run down with it.
   probe_before_loading(catalog, components_of(run), common, run.path);

@@ -15,7 +15,8 @@ namespace trl::dpo {
 double alpha_divergence_exponent_cap(c10::ScalarType dtype);
 
 /// Scores s from log-ratios ρ = log π − log π_ref, elementwise, in the dtype of `logratios`:
-/// reverse_kl ρ; forward_kl −exp(−ρ); js_divergence logσ(ρ); alpha_divergence exp((a−1)ρ)/(a−1) with
+/// reverse_kl ρ; forward_kl 1 − exp(−ρ); js_divergence log 2 + logσ(ρ); alpha_divergence
+/// (exp((a−1)ρ) − 1)/(a−1) (TRL 1.16's forms, with the constants the spec's TRL dropped) with
 /// the exponent evaluated in float32 (float64 for float64 input) and clamped above at
 /// alpha_divergence_exponent_cap, and ρ itself when |a−1| < 1e-6.
 /// logratios: (B,) floating point, may carry grad; `alpha_coef` is a (f_alpha_divergence_coef).

@@ -46,19 +46,16 @@ DpoLossResult dpo_loss(const DpoLossInputs& in, const DpoLossConfig& config) {
   DpoPairTerms terms;
   terms.chosen_logps = in.chosen_logps;
   terms.rejected_logps = in.rejected_logps;
-  if (needs.reference) {
-    check_rows(in.ref_chosen_logps, "ref_chosen_logps", like, /*same_dtype=*/false);
-    check_rows(in.ref_rejected_logps, "ref_rejected_logps", like, /*same_dtype=*/false);
-    // Precomputed columns may be stored in another dtype; the reference never carries a gradient.
-    terms.ref_chosen_logps = in.ref_chosen_logps.detach().to(like.scalar_type());
-    terms.ref_rejected_logps = in.ref_rejected_logps.detach().to(like.scalar_type());
-  } else {
-    TRL_INTERNAL_ASSERT(!in.ref_chosen_logps.defined() && !in.ref_rejected_logps.defined(),
-                        "dpo_loss: reference_free is set, yet reference log-probs were passed");
-    // Legacy reference_free (§1.9): the reference log-probs are 0, in the loss and in the metrics alike.
-    terms.ref_chosen_logps = at::zeros_like(like).detach();
-    terms.ref_rejected_logps = at::zeros_like(like).detach();
-  }
+  check_rows(in.ref_chosen_logps, "ref_chosen_logps", like, /*same_dtype=*/false);
+  check_rows(in.ref_rejected_logps, "ref_rejected_logps", like, /*same_dtype=*/false);
+  // Precomputed columns may be stored in another dtype; the reference never carries a gradient.
+  const at::Tensor ref_chosen_logps = in.ref_chosen_logps.detach().to(like.scalar_type());      // (B,)
+  const at::Tensor ref_rejected_logps = in.ref_rejected_logps.detach().to(like.scalar_type());  // (B,)
+  // Legacy reference_free (§1.9): the loss reads the reference log-probs as 0, for every loss type (legacy
+  // TRL did so only where it wrote `(not reference_free) * ref`; bco_pair, sppo_hard, nca_pair, aot_pair and
+  // discopop read the reference there regardless, docs/user-guide.md). The rewards below use the reference.
+  terms.ref_chosen_logps = config.reference_free ? at::zeros_like(like).detach() : ref_chosen_logps;
+  terms.ref_rejected_logps = config.reference_free ? at::zeros_like(like).detach() : ref_rejected_logps;
   terms.chosen_logratios = terms.chosen_logps - terms.ref_chosen_logps;        // (B,) ρ_c
   terms.rejected_logratios = terms.rejected_logps - terms.ref_rejected_logps;  // (B,) ρ_r
   terms.chosen_scores = f_divergence_scores(terms.chosen_logratios, config.f_divergence_type,
@@ -95,8 +92,10 @@ DpoLossResult dpo_loss(const DpoLossInputs& in, const DpoLossConfig& config) {
 
   DpoLossResult result;
   result.loss = loss;
-  result.chosen_rewards = (config.beta * terms.chosen_logratios).detach();
-  result.rejected_rewards = (config.beta * terms.rejected_logratios).detach();
+  // Legacy TRL: chosen_rewards = beta * (chosen_logps - ref_chosen_logps), the reference's even when
+  // reference_free zeroed it in the loss.
+  result.chosen_rewards = (config.beta * (in.chosen_logps - ref_chosen_logps)).detach();
+  result.rejected_rewards = (config.beta * (in.rejected_logps - ref_rejected_logps)).detach();
   result.chosen_logps = in.chosen_logps.detach();
   result.rejected_logps = in.rejected_logps.detach();
   TRL_INTERNAL_ASSERT(result.chosen_rewards.size(0) == B, "dpo_loss: reward rows lost their batch size");
@@ -127,7 +126,7 @@ DpoLossInputs dpo_loss_inputs(const DpoTokenInputs& tokens, const DpoLossConfig&
   in.chosen_logps = policy[0];    // (B,)
   in.rejected_logps = policy[1];  // (B,)
 
-  if (needs.reference && tokens.ref_per_token_logps.defined()) {
+  if (tokens.ref_per_token_logps.defined()) {
     TRL_INTERNAL_ASSERT(tokens.ref_per_token_logps.sizes() == logps.sizes(),
                         "dpo_loss_inputs: ref_per_token_logps must have the shape of per_token_logps");
     // TRL HEAD applies LD to the reference too, with the same shared lengths (§1.4).
@@ -136,8 +135,6 @@ DpoLossInputs dpo_loss_inputs(const DpoTokenInputs& tokens, const DpoLossConfig&
     in.ref_chosen_logps = ref[0];
     in.ref_rejected_logps = ref[1];
   }
-  TRL_INTERNAL_ASSERT(needs.reference || !tokens.ref_per_token_logps.defined(),
-                      "dpo_loss_inputs: reference_free is set, yet reference log-probs were passed");
 
   if (needs.completion_lengths) {
     const at::Tensor& mask = tokens.completion_mask;  // (2B, T)

@@ -32,7 +32,8 @@ struct DpoLossInputs {
   /// (B,) the same for the rejected completions.
   at::Tensor rejected_logps;
   /// (B,) reference log-probs, computed exactly like chosen_logps (LD included) but without gradient, or
-  /// the precomputed column. Must be undefined with reference_free (they are 0 then).
+  /// the precomputed column. Always required: with reference_free the loss reads them as 0, but the
+  /// rewards/* metrics use them (TRL's legacy trainer).
   at::Tensor ref_chosen_logps;
   /// (B,) the same for the rejected completions.
   at::Tensor ref_rejected_logps;
@@ -59,7 +60,8 @@ struct DpoLossResult {
   /// 0-dim, dtype of the log-probs, with grad: Σ_k weight_k · mean_i(w_i · ℓ_{k,i}) over
   /// weighted_loss_terms() (w_i = WPO weight product, 1 without use_weighting).
   at::Tensor loss;
-  /// (B,) β·ρ_c, detached: β times the (LD-weighted) log-ratio before any f-divergence (§6.A A4).
+  /// (B,) β·ρ_c, detached: β times the (LD-weighted) log-ratio before any f-divergence (§6.A A4), with
+  /// the reference model's log-probs even under reference_free (legacy TRL's rewards).
   at::Tensor chosen_rewards;
   /// (B,) β·ρ_r, detached.
   at::Tensor rejected_rewards;
@@ -89,8 +91,8 @@ struct DpoTokenInputs {
   /// (2B, T) the unshifted completion mask (the collator's completion_mask): ipo and sigmoid_norm divide
   /// by its row sums (§6.A A5: not the shifted count). May be undefined when neither is used.
   at::Tensor completion_mask;
-  /// (2B, L) reference log p(label), no grad. Undefined with reference_free, or when the caller fills
-  /// ref_chosen_logps / ref_rejected_logps itself (precomputed reference log-probs).
+  /// (2B, L) reference log p(label), no grad. Undefined when the caller fills ref_chosen_logps /
+  /// ref_rejected_logps itself (precomputed reference log-probs).
   at::Tensor ref_per_token_logps;
   /// (2B, L) log Σ_v p_v² of the policy at each position (TokenStatsOptions::log_sum_p2). Needed with
   /// use_weighting only.

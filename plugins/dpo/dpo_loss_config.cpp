@@ -83,7 +83,6 @@ std::vector<std::pair<DpoLossType, double>> weighted_loss_terms(const DpoLossCon
 
 DpoLossNeeds dpo_loss_needs(const DpoLossConfig& config) {
   DpoLossNeeds needs;
-  needs.reference = !config.reference_free;
   for (const auto& [type, weight] : weighted_loss_terms(config)) {
     if (type == DpoLossType::ipo || type == DpoLossType::sigmoid_norm) needs.completion_lengths = true;
     if (type == DpoLossType::sft) needs.sft = true;

@@ -65,7 +65,9 @@ struct DpoLossConfig {
   bool use_weighting = false;                   ///< WPO: scale each pair's loss by w_chosen·w_rejected
   double discopop_tau = 0.05;                   ///< τ of discopop (> 0)
   std::optional<double> rpo_alpha;              ///< legacy RPO: adds an `sft` term with this weight
-  bool reference_free = false;                  ///< legacy: reference log-probs are 0 (no reference model)
+  /// Legacy (spec §1.9): the loss reads the reference log-probs as 0; the rewards/* metrics still use the
+  /// reference model's, as TRL's legacy trainer did, so the reference model is loaded all the same.
+  bool reference_free = false;
 };
 
 /// The loss terms actually summed: loss_type zipped with loss_weights (1.0 when empty), then
@@ -74,7 +76,6 @@ std::vector<std::pair<DpoLossType, double>> weighted_loss_terms(const DpoLossCon
 
 /// What a trainer has to compute for dpo_loss() under a config (to skip work it does not need).
 struct DpoLossNeeds {
-  bool reference = true;            ///< reference log-probs (false with reference_free)
   bool completion_lengths = false;  ///< unshifted completion token counts (ipo, sigmoid_norm)
   bool sft = false;                 ///< raw chosen log-prob sums and token counts (sft or rpo_alpha)
   bool wpo_weights = false;         ///< WPO weights, i.e. log Σ_v p_v² per token (use_weighting)

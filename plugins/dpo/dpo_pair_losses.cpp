@@ -1,5 +1,7 @@
 // The per-pair DPO losses, one branch per TRL loss type (spec §1.5; TRL dpo_trainer.py _compute_loss).
-// Δ = s_c − s_r; which branch reads scores and which reads raw log-ratios follows TRL exactly (§6.A A7).
+// Δ = s_c − s_r; which branch reads scores and which reads raw log-ratios follows TRL 1.16 (docs/parity.md):
+// nca_pair, bco_pair, sppo_hard and both terms of apo_down read the raw log-ratios ρ, which TRL 1.10.0.dev0
+// (the spec, §6.A A7) passed through the f-divergence.
 #include "dpo_pair_losses.h"
 
 #include <cmath>
@@ -54,8 +56,8 @@ at::Tensor dpo_pair_loss(DpoLossType type, const DpoPairTerms& terms, const DpoL
     }
 
     case DpoLossType::nca_pair: {
-      const at::Tensor r_c = beta * s_c;
-      const at::Tensor r_r = beta * s_r;
+      const at::Tensor r_c = beta * terms.chosen_logratios;
+      const at::Tensor r_r = beta * terms.rejected_logratios;
       return -at::log_sigmoid(r_c) - 0.5 * at::log_sigmoid(-r_c) - 0.5 * at::log_sigmoid(-r_r);
     }
 
@@ -68,11 +70,11 @@ at::Tensor dpo_pair_loss(DpoLossType type, const DpoPairTerms& terms, const DpoL
 
     case DpoLossType::bco_pair:
       // HEAD has no running-mean shift δ (the legacy trainer had one, §1.9).
-      return -at::log_sigmoid(beta * s_c) - at::log_sigmoid(-(beta * s_r));
+      return -at::log_sigmoid(beta * terms.chosen_logratios) - at::log_sigmoid(-(beta * terms.rejected_logratios));
 
     case DpoLossType::sppo_hard:
       // SPPO with hard probabilities: P = 1 for the winner, 0 for the loser (Eq. 4.7).
-      return (s_c - 0.5 / beta).pow(2) + (s_r + 0.5 / beta).pow(2);
+      return (terms.chosen_logratios - 0.5 / beta).pow(2) + (terms.rejected_logratios + 0.5 / beta).pow(2);
 
     case DpoLossType::aot: {
       // Policy and reference margins sorted independently over the batch, on raw log-probs (no f-divergence).
@@ -93,8 +95,9 @@ at::Tensor dpo_pair_loss(DpoLossType type, const DpoPairTerms& terms, const DpoL
       return (1.0 - at::sigmoid(beta * terms.chosen_logratios)) + at::sigmoid(beta * terms.rejected_logratios);
 
     case DpoLossType::apo_down:
-      // APO Eq. 8: the chosen term reads the raw log-ratio, the second term the scores (TRL mixes them, §6.A A7).
-      return at::sigmoid(beta * terms.chosen_logratios) + (1.0 - at::sigmoid(beta * delta));
+      // APO Eq. 8, on the raw log-ratios.
+      return at::sigmoid(beta * terms.chosen_logratios) +
+             (1.0 - at::sigmoid(beta * (terms.chosen_logratios - terms.rejected_logratios)));
 
     case DpoLossType::discopop: {
       // DiscoPOP Eq. 5: logistic and exponential losses blended by σ(z/τ).

@@ -56,7 +56,8 @@ ParamTable dpo_params() {
       .at_least(1);
   t.add("rpo_alpha", T::number, nullptr,
         "legacy RPO: adds rpo_alpha × NLL of the chosen completions, i.e. an sft term with weight rpo_alpha");
-  t.add("reference_free", T::boolean, false, "legacy: no reference model, its log-probs are taken as 0");
+  t.add("reference_free", T::boolean, false,
+        "legacy: the loss takes the reference log-probs as 0; the rewards/* metrics still use the reference model");
   return t;
 }
 
@@ -92,10 +93,6 @@ void check_dpo_args(const Args& args) {
     args.fail("sync_ref_model",
               "cannot be combined with precompute_ref_log_probs: a reference that is synced to the policy "
               "cannot be precomputed; set one of them to false");
-  if (args.boolean("reference_free") && (precompute || sync))
-    args.fail("reference_free", std::string("there is no reference model, so ") +
-                                    (precompute ? "precompute_ref_log_probs" : "sync_ref_model") +
-                                    " has nothing to act on; set one of them to false");
   if (args.boolean("padding_free"))
     log::warn(args.where() + ": padding_free is temporarily unavailable (as in TRL after its DPO refactor) and is "
                              "forced to false");

@@ -27,8 +27,7 @@ void apply_dpo_training_defaults(ParamTable& table);
 DpoLossConfig dpo_loss_config_from_args(const Args& args);
 
 /// The cross-key rules of the non-loss parameters, ConfigError naming the key: sync_ref_model with
-/// precompute_ref_log_probs (TRL: ValueError), reference_free with precompute_ref_log_probs or
-/// sync_ref_model (there is no reference model to precompute or sync). Logs TRL's warnings:
+/// precompute_ref_log_probs (TRL: ValueError). Logs TRL's warnings:
 /// padding_free is forced off (TRL HEAD: "temporarily unavailable after a refactor"), keep_end is
 /// deprecated. Call it together with dpo_loss_config_from_args.
 void check_dpo_args(const Args& args);

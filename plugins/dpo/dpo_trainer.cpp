@@ -6,7 +6,9 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
+#include "dpo_batch_dump.h"
 #include "dpo_loss.h"
 #include "dpo_pair_forward.h"
 #include "dpo_params.h"
@@ -73,6 +75,7 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
     eval_pairs_ = tokenize_preferences(load_preference_dataset(*ctx.run.eval_dataset), ctx.tokenizer,
                                        tokenize_options_, &dropped);
   }
+  batch_dump_ = BatchDump::from_environment();
   log::info("dpo: " + std::to_string(train_pairs_.size()) + " training pairs" +
             (ctx.run.eval_dataset ? ", " + std::to_string(eval_pairs_.size()) + " eval pairs" : std::string()));
 
@@ -91,7 +94,8 @@ void DpoTrainer::prepare(TrainerContext& ctx) {
   if (sync_ref_model_ && !ctx.run.peft.is_null())
     throw ConfigError(ctx.run.path, "args.sync_ref_model",
                       "TR-DPO (sync_ref_model) is not supported with a peft block, as in TRL; set it to false");
-  if (!loss_config_.reference_free) reference_ = ReferenceModel::from_context(ctx);
+  // Also with reference_free: the loss ignores the reference but the rewards/* metrics use it (legacy TRL).
+  reference_ = ReferenceModel::from_context(ctx);
   if (precompute_ref_log_probs_) {
     precompute_reference(ctx, train_pairs_, ctx.args.per_device_train_batch_size);
     precompute_reference(ctx, eval_pairs_, ctx.args.per_device_eval_batch_size);
@@ -217,7 +221,7 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
   tokens.completion_mask = batch.completion_mask;
   tokens.log_sum_p2 = stats.log_sum_p2;
   const bool precomputed = batch.ref_chosen_logps.defined();
-  if (needs.reference && !precomputed) {
+  if (!precomputed) {
     TRL_INTERNAL_ASSERT(reference_ != nullptr, "dpo needs a reference model but has none");
     tokens.ref_per_token_logps = reference_->run([&](const CausalLM& ref) {
       const at::Tensor ref_hidden = pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
@@ -225,7 +229,7 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
     });
   }
   DpoLossInputs inputs = dpo_loss_inputs(tokens, loss_config_);
-  if (needs.reference && precomputed) {
+  if (precomputed) {
     inputs.ref_chosen_logps = batch.ref_chosen_logps.to(stats.logps.scalar_type());
     inputs.ref_rejected_logps = batch.ref_rejected_logps.to(stats.logps.scalar_type());
   }
@@ -259,6 +263,7 @@ at::Tensor DpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_ind
   std::vector<const TokenizedPair*> pairs;
   for (int64_t i : indices) pairs.push_back(&train_pairs_[static_cast<size_t>(i)]);
 
+  if (batch_dump_ != nullptr) batch_dump_->write(micro_batch_index, indices, collate(pairs));
   BatchLoss result = batch_loss(ctx, pairs, /*with_token_metrics=*/true);
   std::vector<std::pair<std::string, at::Tensor>> loss_metrics = result.loss.metrics();
   if (ctx.process_group != nullptr) gather_metrics(*ctx.process_group, loss_metrics, result);
@@ -274,13 +279,8 @@ at::Tensor DpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_ind
 
 void DpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
   if (!sync_ref_model_ || global_step % ref_model_sync_steps_ != 0) return;
-  // TR-DPO soft update (§1.6): θ_ref ← (1−α)·θ_ref + α·θ_policy, parameters zipped in order.
-  at::NoGradGuard no_grad;
-  const auto& policy = ctx.model.named_parameters();
-  const auto& ref = reference_->separate_model()->named_parameters();
-  TRL_INTERNAL_ASSERT(policy.size() == ref.size(), "policy and reference have different parameter lists");
-  for (size_t i = 0; i < ref.size(); ++i)
-    ref[i].second.mul_(1.0 - ref_model_mixup_alpha_).add_(policy[i].second.detach(), ref_model_mixup_alpha_);
+  // TR-DPO soft update (§1.6); prepare() refused it with a peft block.
+  reference_->mix_in(ctx.model, ref_model_mixup_alpha_, ctx.run.path, "args.sync_ref_model");
 }
 
 bool DpoTrainer::has_eval_data() const { return !eval_pairs_.empty(); }

@@ -2,7 +2,7 @@
 //
 // prepare() tokenizes the preference data (spec §1.3), takes the SDK's reference model (an explicit
 // ref_model dir; with a peft block the policy with its adapters off; else a frozen copy of the initial
-// policy; none with reference_free) and optionally
+// policy; with reference_free too, for the rewards/* metrics) and optionally
 // precomputes reference log-probs. compute_loss() runs chosen and rejected in one forward of 2B rows,
 // takes per-token statistics only at completion positions (token_stats: never a (2B, T, V)
 // log-softmax), and hands them to the loss library (dpo_loss.h). TR-DPO syncs the reference after
@@ -24,6 +24,8 @@ class ProcessGroup;
 }
 
 namespace trl::dpo {
+
+class BatchDump;
 
 /// TRL's DPOTrainer as a trl::Trainer.
 class DpoTrainer : public Trainer {
@@ -68,7 +70,8 @@ class DpoTrainer : public Trainer {
   std::vector<TokenizedPair> train_pairs_;
   std::vector<TokenizedPair> eval_pairs_;
   std::unique_ptr<EpochSampler> sampler_;
-  std::unique_ptr<ReferenceModel> reference_;  ///< null with reference_free or after precompute
+  std::unique_ptr<ReferenceModel> reference_;  ///< null after precompute
+  std::unique_ptr<BatchDump> batch_dump_;      ///< TRL_DPO_DUMP_BATCHES (dpo_batch_dump.h); null when unset
   double num_tokens_ = 0.0;  ///< running attention-mask total over training (prompts counted twice), TRL's num_tokens
 };
 

@@ -13,6 +13,10 @@ std::string to_string(LossType type) {
     case LossType::bnpo: return "bnpo";
     case LossType::dr_grpo: return "dr_grpo";
     case LossType::dapo: return "dapo";
+    case LossType::cispo: return "cispo";
+    case LossType::sapo: return "sapo";
+    case LossType::luspo: return "luspo";
+    case LossType::vespo: return "vespo";
   }
   return "?";
 }
@@ -90,7 +94,26 @@ ParamTable grpo_params() {
       .greater_than(0);
   t.add("importance_sampling_level", T::string, "token", "importance ratio per token or per sequence (GSPO)")
       .one_of({"token", "sequence"});
-  t.add("loss_type", T::string, "dapo", "aggregation of the token losses").one_of({"grpo", "bnpo", "dr_grpo", "dapo"});
+  t.add("loss_type", T::string, "dapo",
+        "policy objective and aggregation: grpo (per-sequence mean), bnpo (local token mean), dr_grpo (/ rows x "
+        "max_completion_length), dapo (global token mean), cispo (clipped IS weight x log-prob, MiniMax-M1), "
+        "sapo (soft sigmoid gate, per-sequence mean), luspo (per-sequence sum, GSPO scaled by length), vespo "
+        "(gamma-weighted sequence IS weight x log-prob)")
+      .one_of({"grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo"});
+  t.add("sapo_temperature_neg", T::number, 1.05, "sapo: temperature of the gate for tokens with advantage <= 0")
+      .greater_than(0);
+  t.add("sapo_temperature_pos", T::number, 1.0, "sapo: temperature of the gate for tokens with advantage > 0")
+      .greater_than(0);
+  t.add("vespo_k_pos", T::number, 2.0,
+        "vespo: power k for advantages >= 0 (how hard sequences with IS weight < 1 are down-weighted)")
+      .at_least(0);
+  t.add("vespo_lambda_pos", T::number, 3.0,
+        "vespo: decay lambda for advantages >= 0 (how hard sequences with IS weight > 1 are down-weighted; "
+        "clamped to >= 1e-4 as TRL)")
+      .at_least(0);
+  t.add("vespo_k_neg", T::number, 3.0, "vespo: power k for advantages < 0").at_least(0);
+  t.add("vespo_lambda_neg", T::number, 2.0, "vespo: decay lambda for advantages < 0 (clamped to >= 1e-4 as TRL)")
+      .at_least(0);
   t.add("scale_rewards", T::object, "group",
         "advantage scaling: \"group\" (or true), \"batch\", \"none\" (or false)");
   t.add("multi_objective_aggregation", T::string, "sum_then_normalize",
@@ -100,7 +123,27 @@ ParamTable grpo_params() {
   t.add("top_entropy_quantile", T::number, 1.0,
         "rho: only the top-rho quantile of tokens by entropy enter the policy loss; 1 keeps all")
       .range(0, 1);
-  t.add("use_bias_correction_kl", T::boolean, false, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
+  // TRL 1.16 turned this on by default (1.10 and the GFPO release 1.7.1 had it off); we follow 1.16 (docs/parity.md).
+  t.add("use_bias_correction_kl", T::boolean, true, "multiply the KL term by the importance ratio (DeepSeek-V3.2)");
+  t.add("entropy_coef", T::number, 0.0,
+        "entropy bonus: loss -= entropy_coef x mean token entropy (the same meaning for every loss_type); 0 = off; "
+        "the initial value with use_adaptive_entropy");
+  t.add("use_adaptive_entropy", T::boolean, false,
+        "Skywork-OR1 adaptive entropy control: after each optimizer step entropy_coef moves by entropy_coef_delta "
+        "(up while the entropy is <= entropy_target, down otherwise), and the bonus applies only while it is");
+  t.add("entropy_coef_min", T::number, 0.0, "adaptive entropy control: lower bound of entropy_coef").at_least(0);
+  t.add("entropy_coef_max", T::number, 1.0, "adaptive entropy control: upper bound of entropy_coef").at_least(0);
+  t.add("entropy_coef_delta", T::number, 0.005, "adaptive entropy control: step of entropy_coef per optimizer step")
+      .at_least(0);
+  t.add("entropy_target", T::number, 0.2,
+        "adaptive entropy control: target mean token entropy in nats, over the tokens of the policy loss")
+      .at_least(0);
+  // TR-DPO reference sync (TRL's SyncRefModelCallback, as the dpo trainer's, spec §1.6).
+  t.add("sync_ref_model", T::boolean, false,
+        "TR-DPO: mix the policy into the reference model every ref_model_sync_steps steps (needs beta != 0)");
+  t.add("ref_model_mixup_alpha", T::number, 0.6, "TR-DPO alpha: ref = alpha * policy + (1 - alpha) * ref")
+      .range(0, 1);
+  t.add("ref_model_sync_steps", T::integer, 512, "TR-DPO tau: optimizer steps between two syncs").at_least(1);
   t.add("off_policy_mask_threshold", T::number, nullptr,
         "drop sequences with negative advantage whose mean old-minus-new log-prob exceeds this; null = off")
       .at_least(0);
@@ -109,6 +152,9 @@ ParamTable grpo_params() {
         "print each generation batch's completions to the log (completions.jsonl always holds them all)");
   t.add("num_completions_to_print", T::integer, nullptr, "completions printed per generation batch; null = all")
       .at_least(1);
+  // Not in TRL: the replay log that `make parity` feeds to TRL's trainer (docs/parity.md, case 4).
+  t.add("log_completion_ids", T::boolean, false,
+        "add prompt_ids, completion_ids and the dataset row to every completions.jsonl row (replay log)");
   return t;
 }
 
@@ -156,10 +202,25 @@ GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, 
                                     ? ImportanceSamplingLevel::sequence
                                     : ImportanceSamplingLevel::token;
   const std::string loss = args.string("loss_type");
-  c.loss_type = loss == "grpo" ? LossType::grpo
-                : loss == "bnpo" ? LossType::bnpo
-                : loss == "dr_grpo" ? LossType::dr_grpo
-                                    : LossType::dapo;
+  c.loss_type = LossType::dapo;
+  for (LossType type : {LossType::grpo, LossType::bnpo, LossType::dr_grpo, LossType::dapo, LossType::cispo,
+                        LossType::sapo, LossType::luspo, LossType::vespo})
+    if (loss == to_string(type)) c.loss_type = type;
+  c.sapo_temperature_neg = args.number("sapo_temperature_neg");
+  c.sapo_temperature_pos = args.number("sapo_temperature_pos");
+  c.vespo_k_pos = args.number("vespo_k_pos");
+  c.vespo_lambda_pos = args.number("vespo_lambda_pos");
+  c.vespo_k_neg = args.number("vespo_k_neg");
+  c.vespo_lambda_neg = args.number("vespo_lambda_neg");
+  c.sync_ref_model = args.boolean("sync_ref_model");
+  c.ref_model_mixup_alpha = args.number("ref_model_mixup_alpha");
+  c.ref_model_sync_steps = args.integer("ref_model_sync_steps");
+  c.entropy_coef = args.number("entropy_coef");
+  c.use_adaptive_entropy = args.boolean("use_adaptive_entropy");
+  c.entropy_coef_min = args.number("entropy_coef_min");
+  c.entropy_coef_max = args.number("entropy_coef_max");
+  c.entropy_coef_delta = args.number("entropy_coef_delta");
+  c.entropy_target = args.number("entropy_target");
   c.scale_rewards = parse_scale_rewards(args.value("scale_rewards"), where);
   c.multi_objective_aggregation = args.string("multi_objective_aggregation") == "normalize_then_sum"
                                       ? MultiObjectiveAggregation::normalize_then_sum
@@ -169,6 +230,7 @@ GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, 
   c.off_policy_mask_threshold = args.optional_number("off_policy_mask_threshold");
   c.log_completions = args.boolean("log_completions");
   c.num_completions_to_print = args.optional_integer("num_completions_to_print");
+  c.log_completion_ids = args.boolean("log_completion_ids");
   // gfpo_params() declares R; grpo_params() alone does not (the key is then simply absent).
   if (args.json().contains("num_remains_in_group")) c.num_remains_in_group = args.optional_integer("num_remains_in_group");
 
@@ -228,9 +290,26 @@ GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, 
                       "must be less than num_generations (" + str(c.num_generations) + "), got " +
                           str(*c.num_remains_in_group));
 
+  // TR-DPO (GRPOTrainer.__init__): without the KL term there is no reference model to sync.
+  if (c.sync_ref_model && c.beta == 0.0)
+    throw ConfigError(where, "sync_ref_model",
+                      "is true while beta is 0: the reference model is not used (nor loaded) without the KL term, so "
+                      "there is nothing to synchronize; set sync_ref_model to false or beta to a non-zero value");
+  if (c.entropy_coef_min > c.entropy_coef_max)
+    throw ConfigError(where, "entropy_coef_min",
+                      "must be <= entropy_coef_max (" + std::to_string(c.entropy_coef_max) + "), got " +
+                          std::to_string(c.entropy_coef_min));
+
   // TRL's init warnings that depend only on the configuration.
+  if (c.loss_type == LossType::luspo && c.importance_sampling_level != ImportanceSamplingLevel::sequence)
+    c.warnings.push_back("When using `'luspo'` loss, `importance_sampling_level` should be set to `'sequence'` to "
+                         "mirror the paper's setup.");
+  if (c.loss_type == LossType::vespo && c.importance_sampling_level != ImportanceSamplingLevel::token)
+    c.warnings.push_back("VESPO computes sequence-level importance weights internally. `importance_sampling_level` "
+                         "should be set to `'token'` (the default).");
   if (c.importance_sampling_level == ImportanceSamplingLevel::sequence &&
-      (c.loss_type == LossType::bnpo || c.loss_type == LossType::dr_grpo || c.loss_type == LossType::dapo))
+      (c.loss_type == LossType::bnpo || c.loss_type == LossType::dr_grpo || c.loss_type == LossType::dapo ||
+       c.loss_type == LossType::cispo))
     c.warnings.push_back("When using `importance_sampling_level='sequence'`, the '" + to_string(c.loss_type) +
                          "' loss sums per-token contributions, which effectively weights each sequence by its "
                          "completion length instead of optimizing the per-sequence objective. To reproduce the "

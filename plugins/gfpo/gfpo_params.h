@@ -20,8 +20,12 @@
 
 namespace trl::gfpo {
 
-/// How the per-token losses of a micro-batch are aggregated (spec §3.4 table). TRL's default is dapo.
-enum class LossType { grpo, bnpo, dr_grpo, dapo };
+/// The policy objective and how its per-token losses are aggregated (spec §3.4; TRL's grpo_trainer.py
+/// `_compute_loss`, the same at the GFPO base trl 1.7.1 and at 1.16.0 but for luspo, docs/gfpo.md).
+/// grpo, bnpo, dr_grpo, dapo and luspo share the clipped objective; cispo clips the importance weight
+/// (MiniMax-M1), sapo gates it softly (SAPO), vespo weights whole sequences with a gamma function (VESPO).
+/// TRL's default is dapo.
+enum class LossType { grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo, vespo };
 
 /// Which standard deviation divides the centred rewards (spec §3.3).
 enum class ScaleRewards { group, batch, none };
@@ -33,7 +37,7 @@ enum class ImportanceSamplingLevel { token, sequence };
 /// ignored by GFPO's filtered path, spec §4.4).
 enum class MultiObjectiveAggregation { sum_then_normalize, normalize_then_sum };
 
-/// "grpo", "bnpo", "dr_grpo", "dapo".
+/// "grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo".
 std::string to_string(LossType type);
 /// "group", "batch", "none".
 std::string to_string(ScaleRewards scale);
@@ -89,11 +93,27 @@ struct GrpoConfig {
   ScaleRewards scale_rewards = ScaleRewards::group; ///< advantage scaling
   MultiObjectiveAggregation multi_objective_aggregation = MultiObjectiveAggregation::sum_then_normalize;  ///< HEAD GRPO only
   std::vector<double> reward_weights;               ///< one per reward function (default all 1.0)
+  double sapo_temperature_pos = 1.0;                ///< sapo: gate temperature where A > 0
+  double sapo_temperature_neg = 1.05;               ///< sapo: gate temperature where A <= 0
+  double vespo_k_pos = 2.0;                         ///< vespo: power k where A >= 0
+  double vespo_lambda_pos = 3.0;                    ///< vespo: decay lambda where A >= 0
+  double vespo_k_neg = 3.0;                         ///< vespo: power k where A < 0
+  double vespo_lambda_neg = 2.0;                    ///< vespo: decay lambda where A < 0
+  bool sync_ref_model = false;                      ///< TR-DPO: mix the policy into the reference
+  double ref_model_mixup_alpha = 0.6;               ///< alpha: ref <- (1 - alpha) ref + alpha policy
+  int64_t ref_model_sync_steps = 512;               ///< tau: sync every tau optimizer steps
   double top_entropy_quantile = 1.0;                ///< rho: keep the top-rho tokens by entropy; 1 = all
-  bool use_bias_correction_kl = false;              ///< multiply the KL by the importance ratio
+  double entropy_coef = 0.0;                        ///< entropy bonus weight (initial value when adaptive)
+  bool use_adaptive_entropy = false;                ///< Skywork-OR1 adaptive entropy control
+  double entropy_coef_min = 0.0;                    ///< adaptive: lower bound of the coefficient
+  double entropy_coef_max = 1.0;                    ///< adaptive: upper bound of the coefficient
+  double entropy_coef_delta = 0.005;                ///< adaptive: step per optimizer step
+  double entropy_target = 0.2;                      ///< adaptive: the bonus applies while entropy <= this (nats)
+  bool use_bias_correction_kl = true;               ///< multiply the KL by the importance ratio (TRL 1.16's default)
   std::optional<double> off_policy_mask_threshold;  ///< DeepSeek-V3.2 off-policy sequence mask; nullopt = off
   bool log_completions = false;                     ///< print each generation batch's completions to the log
   std::optional<int64_t> num_completions_to_print;  ///< rows in that sample; nullopt = all
+  bool log_completion_ids = false;                  ///< completions.jsonl rows carry prompt/completion ids
   std::optional<int64_t> num_remains_in_group;      ///< R (GFPO): completions kept per group; nullopt = GRPO
   std::vector<std::string> warnings;                ///< TRL's init warnings that apply; the trainer logs them
 
@@ -101,6 +121,8 @@ struct GrpoConfig {
   int64_t eval_num_generations() const { return num_generations_eval.value_or(num_generations); }
   /// Micro-steps between two generations: steps_per_generation * num_iterations.
   int64_t generate_every() const { return steps_per_generation * num_iterations; }
+  /// Whether the entropy bonus is in the loss (TRL: entropy_coef != 0 or use_adaptive_entropy).
+  bool entropy_bonus() const { return entropy_coef != 0.0 || use_adaptive_entropy; }
 };
 
 /// Reads validated `args` (from grpo_params() or gfpo_params(), possibly merged with TrainingArguments)
@@ -111,7 +133,11 @@ struct GrpoConfig {
 /// - generation_batch_size is divisible by num_generations;
 /// - with evaluation, per_device_eval_batch_size * num_processes is divisible by the eval generations;
 /// - reward_weights (if given) has one entry per reward function;
-/// - num_remains_in_group is < num_generations (and >= 2 by its declared range, which TRL only documents).
+/// - num_remains_in_group is < num_generations (and >= 2 by its declared range, which TRL only documents);
+/// - sync_ref_model needs beta != 0 (TRL's GRPOTrainer raises: there is no reference model to sync);
+/// - entropy_coef_min <= entropy_coef_max (TRL does not check; the adaptive clamp is meaningless otherwise).
+/// TRL's init warnings that depend only on the configuration go to GrpoConfig::warnings (luspo at token
+/// level, vespo at sequence level, sequence level with bnpo, dr_grpo, dapo or cispo).
 /// `num_reward_functions` is the number of configured reward components. Throws ConfigError at args.where().
 GrpoConfig resolve_grpo_config(const Args& args, const BatchGeometry& geometry, size_t num_reward_functions);
 

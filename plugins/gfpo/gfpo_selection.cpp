@@ -32,6 +32,8 @@ std::vector<CompletionGroup> make_groups(const RewardInput& input, const at::Ten
     const size_t first = static_cast<size_t>(k * G);
     g.prompt = input.prompts[first];
     g.columns = input.columns.empty() ? nlohmann::json::object() : input.columns[first];
+    g.prompt_value = first < input.prompt_values.size() ? input.prompt_values[first] : nlohmann::json(g.prompt);
+    g.conversational = input.conversational;
     for (size_t i = first; i < first + static_cast<size_t>(G); ++i) {
       g.completions.push_back(input.completions[i]);
       g.completion_ids.push_back(input.completion_ids[i]);
@@ -72,16 +74,16 @@ GroupSelection run_group_filter(GroupFilter& filter, const std::vector<Completio
                                 int64_t num_remains_in_group) {
   if (groups.empty()) return {};
   const int64_t G = static_cast<int64_t>(groups.front().completions.size());
-  std::vector<std::vector<double>> scores;
-  std::vector<int64_t> keep_counts;
-  scores.reserve(groups.size());
-  keep_counts.reserve(groups.size());
-  for (const CompletionGroup& group : groups) {
+  for (const CompletionGroup& group : groups)
     TRL_INTERNAL_ASSERT(static_cast<int64_t>(group.completions.size()) == G, "every group must hold G completions");
-    keep_counts.push_back(filter.num_to_keep(group, num_remains_in_group));
-    scores.push_back(filter.score(group));
-  }
-  return select_top_scores(scores, keep_counts, G);
+  // One call for the whole batch, as TRL calls group_filter_func (spec §4.3); the SDK's default visits
+  // the groups one by one.
+  const GroupScores decided = filter.score_groups(groups, num_remains_in_group);
+  if (decided.scores.size() != groups.size() || decided.keep_counts.size() != groups.size())
+    throw PluginError("group filter returned scores for " + std::to_string(decided.scores.size()) + " groups and " +
+                      std::to_string(decided.keep_counts.size()) + " keep counts for " +
+                      std::to_string(groups.size()) + " groups; expected one of each per group");
+  return select_top_scores(decided.scores, decided.keep_counts, G);
 }
 
 }  // namespace trl::gfpo

@@ -41,8 +41,10 @@ std::vector<CompletionGroup> make_groups(const RewardInput& input, const at::Ten
 GroupSelection select_top_scores(const std::vector<std::vector<double>>& scores,
                                  const std::vector<int64_t>& keep_counts, int64_t num_generations);
 
-/// Runs `filter` over `groups` in order (for each group: num_to_keep(group, R), then score(group)) and
-/// selects with select_top_scores. Stateful filters (adaptive_difficulty) see every group exactly once.
+/// Asks `filter` for the whole batch at once (GroupFilter::score_groups, whose default visits the groups in
+/// order: num_to_keep(group, R), then score(group)) and selects with select_top_scores. Stateful filters
+/// (adaptive_difficulty) see every group exactly once. A result without one score list and one keep count
+/// per group is a trl::PluginError.
 GroupSelection run_group_filter(GroupFilter& filter, const std::vector<CompletionGroup>& groups,
                                 int64_t num_remains_in_group);
 

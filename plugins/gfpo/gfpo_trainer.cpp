@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "gfpo_trainer_dist.h"
 #include "gfpo_trainer_loss.h"
@@ -27,6 +28,8 @@ namespace {
 
 constexpr const char* kStateFile = "gfpo_state.json";
 constexpr const char* kBufferFile = "gfpo_buffer.safetensors";
+constexpr const char* kRefModelDir = "ref_model";  // the synced reference (sync_ref_model), as the dpo trainer
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void add_all(Metrics& metrics, const std::vector<std::pair<std::string, double>>& values) {
   for (const auto& [name, value] : values) metrics.add(name, value);
@@ -100,6 +103,10 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
   for (const std::string& warning : config_.warnings) log::warn(where + ": " + warning);
   loss_config_ = GrpoLossConfig::from(config_);
   if (world > 1) check_data_parallel(config_, world, run.path);
+  // The adaptive controller starts from entropy_coef and applies no bonus until a window has been measured.
+  entropy_coef_ = config_.entropy_coef;
+  last_world_entropy_ = kInf;
+  window_entropy_sum_ = window_entropy_tokens_ = 0.0;
 
   // GFPO's constructor rules (spec §4.1): R without a filter is an error; a filter without R is ignored.
   const bool has_filter = !run.group_filter.is_null();
@@ -139,6 +146,12 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
     // The SDK's reference: ref_model, or with a peft block the policy with its adapters off (TRL), else a
     // frozen copy of the initial policy.
     reference_ = ReferenceModel::from_context(ctx);
+    // TRL's GRPOTrainer: NotImplementedError for TR-DPO with PEFT (the reference is the adapter-off policy).
+    if (config_.sync_ref_model && reference_->separate_model() == nullptr)
+      throw ConfigError(run.path, "args.sync_ref_model",
+                        "TR-DPO (sync_ref_model) is not supported with a peft block, as in TRL: the reference is "
+                        "the policy with its adapters off, so there is no separate model to synchronize; set it to "
+                        "false");
   } else if (run.ref_model) {
     log::warn(run.path + ": ref_model is not loaded: beta is 0, so the loss has no KL term");
   }
@@ -165,7 +178,38 @@ LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradi
   s.num_items_in_batch = num_items_in_batch;
   s.gradient_accumulation_steps = gradient_accumulation_steps;
   s.num_processes = num_processes_;
+  s.entropy_coef = applied_entropy_coef();
   return s;
+}
+
+double GfpoTrainer::applied_entropy_coef() const {
+  // The coefficient and gate from the end of the previous optimizer step, so that every micro-step of a
+  // window applies the same bonus (TRL 1.16).
+  if (!config_.use_adaptive_entropy) return entropy_coef_;
+  return last_world_entropy_ <= config_.entropy_target ? entropy_coef_ : 0.0;
+}
+
+void GfpoTrainer::entropy_window_step(TrainerContext& ctx, const GrpoLossOutput& out, bool window_end,
+                                      Metrics& metrics) {
+  if (!config_.entropy_bonus()) return;
+  if (config_.use_adaptive_entropy && out.entropy_sum.defined()) {
+    window_entropy_sum_ += out.entropy_sum.item<double>();
+    window_entropy_tokens_ += out.entropy_tokens.item<double>();
+  }
+  if (!window_end) return;
+  if (config_.use_adaptive_entropy) {
+    // Skywork-OR1 adaptive control (TRL 1.16): the window's token-weighted entropy over every rank moves
+    // the coefficient by entropy_coef_delta, up while it is at or below entropy_target, down otherwise.
+    at::Tensor totals = at::tensor({window_entropy_sum_, window_entropy_tokens_}, at::kDouble);  // (2,)
+    if (ctx.process_group != nullptr) ctx.process_group->all_reduce_sum(totals);
+    const double world_entropy = totals[0].item<double>() / std::max(totals[1].item<double>(), 1.0);
+    entropy_coef_ = world_entropy <= config_.entropy_target
+                        ? std::min(entropy_coef_ + config_.entropy_coef_delta, config_.entropy_coef_max)
+                        : std::max(entropy_coef_ - config_.entropy_coef_delta, config_.entropy_coef_min);
+    last_world_entropy_ = world_entropy;
+    window_entropy_sum_ = window_entropy_tokens_ = 0.0;
+  }
+  metrics.add("entropy_coef", entropy_coef_);
 }
 
 // ---- one generation batch ------------------------------------------------------------------------------
@@ -187,8 +231,9 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
   for (int64_t k = 0; k < n_local / G; ++k)
     group_seeds.push_back(
         generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::train, generation, lo / G + k));
-  const Rollout rollout =
+  Rollout rollout =
       generate_group_rollouts(ctx.model, ctx.tokenizer, train_prompts_, local_rows, G, group_seeds, sampling_, step);
+  set_progress(rollout.input, ctx.state);
 
   // 2. Score locally, gather the rewards (spec §3.2 "Gathering"), then filter (training only) and compute
   // the advantages on the whole batch, on every rank, exactly as one process does. A filter sees every
@@ -314,6 +359,13 @@ void GfpoTrainer::generate_and_buffer(TrainerContext& ctx, int64_t generation, M
                     {"kept", !advantage_of[i].is_null()},
                     {"length", lengths[i]},
                     {"truncated", static_cast<bool>(truncated[i])}});
+    if (config_.log_completion_ids) {
+      // The replay log (docs/parity.md, case 4): what TRL's trainer must be handed to train on these rows.
+      const int64_t dataset_row = rollout.prompt_rows[l];
+      rows.back()["row"] = dataset_row;
+      rows.back()["prompt_ids"] = train_prompts_[static_cast<size_t>(dataset_row)].ids;
+      rows.back()["completion_ids"] = rollout.completion_ids[l];
+    }
   }
   rows = gather_json_rows(pg, std::move(rows));
   if (config_.log_completions) {
@@ -343,6 +395,9 @@ at::Tensor GfpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_in
     add_all(metrics, gather_loss_metrics(*ctx.process_group, loss_config_, batch, out));
   else
     add_loss_metrics(metrics, out);
+  // The loop calls micro-steps step * GA + 0 .. GA - 1: the last one ends the accumulation window.
+  const int64_t ga = ctx.args.gradient_accumulation_steps;
+  entropy_window_step(ctx, out, (micro_batch_index + 1) % ga == 0, metrics);
   return out.loss;
 }
 
@@ -350,6 +405,9 @@ void GfpoTrainer::on_optimizer_step(TrainerContext& ctx, int64_t global_step) {
   // The loop logs at these steps (train/loop.cpp); TRL logs its completions table with every log.
   const bool logging = global_step % ctx.args.logging_steps == 0 || (ctx.args.logging_first_step && global_step == 1);
   if (logging) completions_log_.write_pending(global_step);
+  // TR-DPO (TRL's SyncRefModelCallback.on_step_end): prepare() made sure the reference is a separate model.
+  if (config_.sync_ref_model && global_step % config_.ref_model_sync_steps == 0)
+    reference_->mix_in(ctx.model, config_.ref_model_mixup_alpha, ctx.run.path, "args.sync_ref_model");
 }
 
 // ---- evaluation ----------------------------------------------------------------------------------------
@@ -378,7 +436,8 @@ void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
       rows.insert(rows.end(), static_cast<size_t>(G), p);
       seeds.push_back(generation_seed(static_cast<uint64_t>(ctx.args.seed), GenerationStream::eval, step, p));
     }
-    const Rollout rollout = generate_group_rollouts(ctx.model, ctx.tokenizer, eval_prompts_, rows, G, seeds, sampling_, step);
+    Rollout rollout = generate_group_rollouts(ctx.model, ctx.tokenizer, eval_prompts_, rows, G, seeds, sampling_, step);
+    set_progress(rollout.input, ctx.state);
     const int64_t F = static_cast<int64_t>(rewards_.functions.size());
     const at::Tensor local_rewards = rows.empty() ? at::zeros({0, F}, at::kDouble) : score_rewards(rewards_, rollout.input);
     const at::Tensor rewards_per_func = gather_rows(pg, local_rewards);  // (rows of the batch, F)
@@ -445,21 +504,29 @@ CausalLM* GfpoTrainer::ref_model() { return reference_ != nullptr ? reference_->
 
 // ---- checkpoints ---------------------------------------------------------------------------------------
 
-void GfpoTrainer::save_state(TrainerContext&, const std::string& checkpoint_dir) const {
+void GfpoTrainer::save_state(TrainerContext& ctx, const std::string& checkpoint_dir) const {
   // Over several ranks each holds its own share of the buffer and rank 0 alone writes the checkpoint, so no
   // buffer is saved: a run resumed mid-window regenerates that batch (a warning says so). With
   // gradient_accumulation_steps a multiple of steps_per_generation x num_iterations (the default) every
   // checkpoint falls on a generation boundary and nothing is lost (docs/distributed.md).
   const int64_t saved_generation = num_processes_ > 1 ? -1 : buffer_.generation;
+  // The adaptive entropy controller's state (TRL's entropy_ctrl_state.json); +inf is written as null.
   const nlohmann::json state = {{"num_tokens", num_tokens_},
                                 {"buffer_generation", saved_generation},
-                                {"completions_log", completions_log_.state()}};
+                                {"completions_log", completions_log_.state()},
+                                {"entropy_coef", entropy_coef_},
+                                {"last_world_entropy", number_or_null(last_world_entropy_)}};
   std::ofstream out(checkpoint_dir + "/" + kStateFile);
   out << state.dump() << "\n";
   if (!out) throw CheckpointError(checkpoint_dir, std::string("cannot write ") + kStateFile);
   // The generation in use, so that a resumed run trains on exactly the same rows, old and reference
   // log-probs (regenerating with the newer weights would sample different completions).
   if (saved_generation >= 0) save_buffer(buffer_, checkpoint_dir + "/" + kBufferFile);
+  // A reference that moved (TR-DPO) must come back as it was for an exact resume.
+  if (config_.sync_ref_model) {
+    reference_->separate_model()->save_pretrained(checkpoint_dir + "/" + kRefModelDir);
+    ctx.tokenizer.save(checkpoint_dir + "/" + kRefModelDir);
+  }
 }
 
 void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_dir) {
@@ -472,6 +539,12 @@ void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_
     state = nlohmann::json::parse(in);
     num_tokens_ = state.at("num_tokens").get<double>();
     buffer_generation = state.at("buffer_generation").get<int64_t>();
+    // Checkpoints written before the entropy controller existed lack these keys: start it afresh then.
+    if (state.contains("entropy_coef")) entropy_coef_ = state.at("entropy_coef").get<double>();
+    if (state.contains("last_world_entropy")) {
+      const nlohmann::json& entropy = state.at("last_world_entropy");
+      last_world_entropy_ = entropy.is_null() ? kInf : entropy.get<double>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(state_file, e.what());
   }
@@ -480,6 +553,11 @@ void GfpoTrainer::load_state(TrainerContext& ctx, const std::string& checkpoint_
     const std::string buffer_file = checkpoint_dir + "/" + kBufferFile;
     if (!fs::exists(buffer_file)) throw CheckpointError(checkpoint_dir, std::string("missing ") + kBufferFile);
     buffer_ = load_buffer(buffer_file, ctx.device);
+  }
+  if (config_.sync_ref_model) {
+    const std::string ref_dir = checkpoint_dir + "/" + kRefModelDir;
+    if (!fs::is_directory(ref_dir)) throw CheckpointError(checkpoint_dir, "missing ref_model/ (sync_ref_model)");
+    reference_->separate_model()->copy_weights_from(*CausalLM::from_pretrained(ref_dir, {ctx.device, ctx.dtype}));
   }
   const int64_t step = ctx.state != nullptr ? ctx.state->global_step : 0;
   completions_log_.resume(state.value("completions_log", nlohmann::json::object()), step, state_file);

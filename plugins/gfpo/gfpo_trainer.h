@@ -12,6 +12,10 @@
 // (rewards, filter, advantages), gfpo_trainer_buffer (micro-batches, checkpoint file), gfpo_trainer_loss
 // (forward and loss), gfpo_trainer_log (completion metrics, completions.jsonl).
 //
+// Options of TRL's GRPOTrainer that live here rather than in the loss: TR-DPO's reference sync
+// (sync_ref_model, after optimizer steps, as TRL's SyncRefModelCallback) and the adaptive entropy
+// controller (use_adaptive_entropy: entropy_coef moves once per optimizer step from the window's entropy).
+//
 // Resume is exact: the buffer in use is saved with every checkpoint (gfpo_buffer.safetensors) and every
 // group of a generation is sampled in its own generate() call seeded from (seed, generation index, the
 // group's place in the generation batch), which also makes N data-parallel ranks sample exactly what one
@@ -49,8 +53,11 @@ class GfpoTrainer : public Trainer {
 
   void prepare(TrainerContext& ctx) override;
   int64_t micro_batches_per_epoch() const override;
+  /// The GRPO loss of one micro-step; at the last micro-step of an accumulation window it also runs the
+  /// adaptive entropy controller and logs entropy_coef (when the entropy bonus is on), as TRL does.
   at::Tensor compute_loss(TrainerContext& ctx, int64_t micro_batch_index, Metrics& metrics) override;
-  /// Writes the newest generation's completions to completions.jsonl when this step is a logging step.
+  /// Writes the newest generation's completions to completions.jsonl when this step is a logging step, and
+  /// with sync_ref_model mixes the policy into the reference every ref_model_sync_steps steps.
   void on_optimizer_step(TrainerContext& ctx, int64_t global_step) override;
   bool has_eval_data() const override;
   /// Generates for every eval prompt (num_generations_eval each), scores without filtering (spec §4.2),
@@ -66,12 +73,20 @@ class GfpoTrainer : public Trainer {
   const GenerationBuffer& buffer() const { return buffer_; }
   /// Whether a group filter is active in training (a filter and num_remains_in_group are both set).
   bool filtering() const { return filter_ != nullptr && config_.num_remains_in_group.has_value(); }
+  /// The entropy bonus's coefficient now (entropy_coef, moved by the adaptive controller).
+  double entropy_coef() const { return entropy_coef_; }
+  /// The coefficient a micro-step applies: entropy_coef, or under adaptive control entropy_coef while the
+  /// last window's entropy was <= entropy_target and 0 otherwise (before the first window: 0).
+  double applied_entropy_coef() const;
 
  private:
   /// Generates, scores, filters and buffers generation batch `generation`; adds its metrics.
   void generate_and_buffer(TrainerContext& ctx, int64_t generation, Metrics& metrics);
   /// The loss settings for training (GA) or evaluation (1) with dapo's N.
   LossSettings loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps) const;
+  /// Adds a micro-step's entropy sums to the window; at the window's end (`window_end`) reduces them over
+  /// ranks, moves entropy_coef (adaptive control) and logs it.
+  void entropy_window_step(TrainerContext& ctx, const GrpoLossOutput& out, bool window_end, Metrics& metrics);
 
   Args args_;
   GrpoConfig config_;
@@ -89,6 +104,10 @@ class GfpoTrainer : public Trainer {
   CompletionsLog completions_log_;
   int64_t num_processes_ = 1;  ///< data-parallel ranks (WORLD_SIZE)
   double num_tokens_ = 0.0;  ///< TRL's num_input_tokens_seen: prompt + completion tokens attended so far
+  double entropy_coef_ = 0.0;                ///< TRL's self.entropy_coef
+  double last_world_entropy_ = 0.0;          ///< entropy of the last window (+inf before the first), set in prepare
+  double window_entropy_sum_ = 0.0;          ///< this window's Σ entropy over the bonus's tokens, this rank
+  double window_entropy_tokens_ = 0.0;       ///< and their count
 };
 
 /// The trainer's declared parameters: gfpo_params() (GRPOConfig + num_remains_in_group), chat_template_kwargs,

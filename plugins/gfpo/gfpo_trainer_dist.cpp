@@ -19,11 +19,25 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // The weighted loss metrics, in grpo_loss's order; low_min and high_max follow them.
 std::vector<std::string> weighted_metric_names(const GrpoLossConfig& config) {
   std::vector<std::string> names;
+  if (config.entropy_bonus) names.emplace_back("policy_loss");
   if (config.beta != 0.0) names.emplace_back("kl");
   names.emplace_back("entropy");
-  for (const char* name : {"clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean"})
-    names.emplace_back(name);
+  if (clipped_objective(config.loss_type))
+    for (const char* name : {"clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean"})
+      names.emplace_back(name);
+  if (config.loss_type == LossType::cispo) names.emplace_back("cispo_clip_ratio");
+  if (config.loss_type == LossType::vespo) names.emplace_back("vespo/phi_seq_mean");
   return names;
+}
+
+// What a rank's value of a weighted metric is weighted by (TRL 1.16's global_masked_mean): its tokens for
+// token means, its rows for one value per row (the clip flags at sequence level, vespo's weights), and 1
+// for policy_loss (TRL: the mean over processes of each one's loss).
+double metric_weight(const std::string& name, bool sequence_level, double tokens, double rows) {
+  if (name == "policy_loss") return 1.0;
+  if (name == "vespo/phi_seq_mean") return rows;
+  const bool flag = name.rfind("clip_ratio/", 0) == 0 || name == "cispo_clip_ratio";
+  return sequence_level && flag ? rows : tokens;
 }
 
 }  // namespace
@@ -74,14 +88,19 @@ RewardInput gather_reward_input(dist::ProcessGroup* pg, const RewardInput& local
     rows.push_back({{"p", local.prompts[i]},
                     {"c", local.completions[i]},
                     {"ids", local.completion_ids[i]},
-                    {"col", i < local.columns.size() ? local.columns[i] : nlohmann::json::object()}});
+                    {"col", i < local.columns.size() ? local.columns[i] : nlohmann::json::object()},
+                    {"pv", i < local.prompt_values.size() ? local.prompt_values[i] : nlohmann::json()}});
   RewardInput out;
   out.global_step = local.global_step;
+  out.max_steps = local.max_steps;
+  out.epoch = local.epoch;
+  out.conversational = local.conversational;
   for (nlohmann::json& row : gather_json_rows(pg, std::move(rows))) {
     out.prompts.push_back(row.at("p").get<std::string>());
     out.completions.push_back(row.at("c").get<std::string>());
     out.completion_ids.push_back(row.at("ids").get<std::vector<int64_t>>());
     out.columns.push_back(std::move(row.at("col")));
+    out.prompt_values.push_back(std::move(row.at("pv")));
   }
   return out;
 }
@@ -109,8 +128,7 @@ std::vector<std::pair<std::string, double>> gather_loss_metrics(dist::ProcessGro
         while (i < W && names[i] != name) ++i;
         TRL_INTERNAL_ASSERT(i < W, "grpo_loss reported an unexpected metric " + name);
         // kl and entropy are token means; the clip flags are row means at sequence level (spec §6.B B5).
-        const bool per_row = sequence_level && name.rfind("clip_ratio/", 0) == 0;
-        const double weight = per_row ? rows : tokens;
+        const double weight = metric_weight(name, sequence_level, tokens, rows);
         local[2 * i] = v * weight;
         local[2 * i + 1] = weight;
       }

@@ -48,9 +48,10 @@ RewardInput gather_reward_input(dist::ProcessGroup* pg, const RewardInput& local
 /// Every rank's JSON rows concatenated in rank order; `local` itself without a group.
 std::vector<nlohmann::json> gather_json_rows(dist::ProcessGroup* pg, std::vector<nlohmann::json> local);
 
-/// The loss metrics of one micro-step over every rank's micro-batch (pg not null): kl, entropy and the
-/// clip_ratio *_mean values weighted by each rank's completion tokens (rows for the clip flags at
-/// sequence level), so the value is the one a single process computes on all the rows (TRL HEAD weights
+/// The loss metrics of one micro-step over every rank's micro-batch (pg not null): kl, entropy, the
+/// clip_ratio *_mean values and cispo_clip_ratio weighted by each rank's completion tokens (rows for the
+/// clip flags at sequence level, and for vespo/phi_seq_mean), policy_loss the mean over ranks, so the value
+/// is the one a single process computes on all the rows (TRL HEAD weights
 /// the clip ratios so; it averages kl and entropy per process, which depends on how rows are split:
 /// docs/distributed.md); clip_ratio/low_min and /high_max are the min and max over ranks, NaN skipped.
 /// Nothing when no rank had a row; a NaN result is dropped, as TRL's log() drops it.

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/shared_prefix.h"
@@ -17,7 +18,8 @@ at::Tensor prompt_shared_hidden_states(const CausalLM& model, const at::Tensor& 
   return shared_prefix_hidden_states(model, input_ids, attention_mask, source, shared);
 }
 
-TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy) {
+TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy,
+                                  bool entropy_grad) {
   const int64_t P = batch.prompt_ids.size(1);
   const int64_t C = batch.completion_ids.size(1);
   const at::Tensor input_ids = at::cat({batch.prompt_ids, batch.completion_ids}, 1);            // (B, P + C)
@@ -30,6 +32,7 @@ TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch
   TokenStatsOptions options;
   options.temperature = temperature;
   options.entropy = entropy;
+  options.entropy_grad = entropy_grad;
   return token_stats(model, predicting, labels, options);
 }
 
@@ -46,7 +49,8 @@ GrpoLossOutput micro_batch_loss(const CausalLM& model, const MicroBatch& batch, 
     out.policy_loss = at::zeros({}, at::kFloat);
     return out;
   }
-  const TokenStats stats = completion_token_stats(model, batch, settings.temperature, /*entropy=*/true);
+  const TokenStats stats = completion_token_stats(model, batch, settings.temperature, /*entropy=*/true,
+                                                  /*entropy_grad=*/settings.loss.entropy_bonus);
   GrpoLossInputs inputs;
   inputs.logps = stats.logps;                                                   // (B, C), with grad
   inputs.old_logps = batch.old_logps;                                           // undefined = detached current
@@ -57,6 +61,7 @@ GrpoLossOutput micro_batch_loss(const CausalLM& model, const MicroBatch& batch, 
   inputs.num_items_in_batch = settings.num_items_in_batch;
   inputs.gradient_accumulation_steps = settings.gradient_accumulation_steps;
   inputs.num_processes = settings.num_processes;
+  inputs.entropy_coef = settings.entropy_coef;
   return grpo_loss(settings.loss, inputs);
 }
 

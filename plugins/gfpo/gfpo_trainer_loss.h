@@ -22,8 +22,10 @@ namespace trl::gfpo {
 /// prompt + completion rows (attention mask = prompt mask and completion mask, so a masked truncated
 /// completion is not attended, as TRL), then token_stats on the positions that predict a completion token,
 /// with logits divided by `temperature` (spec §3.4). Positions whose completion mask is 0 are not labelled
-/// (their log-prob and entropy are 0). Differentiable unless called under a no-grad guard.
-TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy);
+/// (their log-prob and entropy are 0). The log-probs are differentiable unless called under a no-grad guard;
+/// the entropy too with `entropy_grad` (the entropy bonus).
+TokenStats completion_token_stats(const CausalLM& model, const MicroBatch& batch, double temperature, bool entropy,
+                                  bool entropy_grad = false);
 
 /// model.hidden_states(input_ids, attention_mask) (B, P + C, H) of prompt + completion rows, equal up to
 /// float rounding, with the columns of each prompt (the first `prompt_width`) computed once for the rows
@@ -40,10 +42,12 @@ struct LossSettings {
   double num_items_in_batch = 1.0;          ///< dapo's N for the whole generation batch
   int64_t gradient_accumulation_steps = 1;  ///< GA in training, 1 in evaluation
   int64_t num_processes = 1;                ///< data-parallel ranks: dapo divides N by it (spec §3.4)
+  double entropy_coef = 0.0;                ///< the entropy bonus's coefficient this micro-step (GrpoLossInputs)
 };
 
 /// The GRPO loss of one micro-batch of `model` (grpo_loss with the buffered old and reference log-probs;
-/// entropies always, for the `entropy` metric and the top-entropy mask). An empty micro-batch gives a zero
+/// entropies always, for the `entropy` metric and the top-entropy mask, differentiable when the entropy bonus
+/// is on). An empty micro-batch gives a zero
 /// loss that requires grad and touches no weight, and no metrics.
 GrpoLossOutput micro_batch_loss(const CausalLM& model, const MicroBatch& batch, const LossSettings& settings);
 

@@ -9,6 +9,7 @@
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/tokenizer/tokenizer.h"
+#include "trl/sdk/train/loop.h"
 
 namespace trl::gfpo {
 
@@ -55,6 +56,13 @@ std::vector<PromptExample> tokenize_prompts(const std::vector<PromptRow>& rows, 
     PromptExample example;
     example.columns = row.columns;
     example.source = row.source;
+    example.conversational = row.prompt.is_chat;
+    if (row.prompt.is_chat) {
+      example.value = nlohmann::json::array();
+      for (const Message& m : row.prompt.messages) example.value.push_back({{"role", m.role}, {"content", m.content}});
+    } else {
+      example.value = row.prompt.text;
+    }
     if (row.prompt.is_chat) {
       nlohmann::json kwargs = chat_template_kwargs.is_object() ? chat_template_kwargs : nlohmann::json::object();
       const auto own = row.columns.find("chat_template_kwargs");
@@ -140,6 +148,8 @@ Rollout generate_rollout(const CausalLM& model, const Tokenizer& tokenizer, cons
     out.truncated.push_back(!ends_cleanly);
     const PromptExample& prompt = prompts[static_cast<size_t>(prompt_rows[i])];
     out.input.prompts.push_back(prompt.text);
+    out.input.prompt_values.push_back(prompt.value);
+    out.input.conversational = out.input.conversational || prompt.conversational;
     out.input.completions.push_back(tokenizer.decode(ids, /*skip_special_tokens=*/true));
     out.input.completion_ids.push_back(ids);
     out.input.columns.push_back(prompt.columns);
@@ -165,11 +175,19 @@ Rollout generate_group_rollouts(const CausalLM& model, const Tokenizer& tokenize
     append(out.completion_ids, group.completion_ids);
     append(out.truncated, group.truncated);
     append(out.input.prompts, group.input.prompts);
+    append(out.input.prompt_values, group.input.prompt_values);
+    out.input.conversational = out.input.conversational || group.input.conversational;
     append(out.input.completions, group.input.completions);
     append(out.input.completion_ids, group.input.completion_ids);
     append(out.input.columns, group.input.columns);
   }
   return out;
+}
+
+void set_progress(RewardInput& input, const TrainerState* state) {
+  if (state == nullptr) return;
+  input.max_steps = state->max_steps;
+  input.epoch = state->epoch;
 }
 
 }  // namespace trl::gfpo

@@ -19,6 +19,7 @@
 namespace trl {
 class CausalLM;
 class Tokenizer;
+struct TrainerState;
 }  // namespace trl
 
 namespace trl::gfpo {
@@ -29,6 +30,8 @@ struct PromptExample {
   std::string text;          ///< the prompt as reward functions see it (a chat prompt rendered with its template)
   nlohmann::json columns;    ///< the row's other columns (an object), handed to rewards and filters
   std::string source;        ///< "file:line", for messages
+  nlohmann::json value;      ///< the prompt as written: a string, or [{"role", "content"}, ...] (RewardInput::prompt_values)
+  bool conversational = false;  ///< whether the prompt is a message list
 };
 
 /// Tokenizes prompt rows as TRL's GRPO (spec §3.1 "Prompt tokenization"): a conversational prompt goes
@@ -67,7 +70,8 @@ struct Rollout {
 /// Samples one completion for each of `prompt_rows` (indices into `prompts`; G consecutive rows per prompt)
 /// with `model` in one batched generate() call, then decodes each completion without special tokens. The
 /// generator stops a row at its first EOS, so everything after it is already cut (TRL's EOS trimming).
-/// `global_step` is copied into the RewardInput.
+/// `global_step` is copied into the RewardInput, and the prompts as written into its prompt_values (with
+/// `conversational` set when they are message lists).
 Rollout generate_rollout(const CausalLM& model, const Tokenizer& tokenizer, const std::vector<PromptExample>& prompts,
                          const std::vector<int64_t>& prompt_rows, const SamplingParams& params, int64_t global_step);
 
@@ -80,5 +84,9 @@ Rollout generate_group_rollouts(const CausalLM& model, const Tokenizer& tokenize
                                 const std::vector<PromptExample>& prompts, const std::vector<int64_t>& prompt_rows,
                                 int64_t group_size, const std::vector<uint64_t>& group_seeds, SamplingParams params,
                                 int64_t global_step);
+
+/// Copies the run's progress (max_steps, fractional epoch) from the loop's state into `input`, for reward
+/// functions that shape their reward by it (TRL's trainer_state); a null state leaves them 0.
+void set_progress(RewardInput& input, const TrainerState* state);
 
 }  // namespace trl::gfpo

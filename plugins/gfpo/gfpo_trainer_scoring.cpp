@@ -39,7 +39,9 @@ RewardSet make_reward_set(ComponentProvider& components, const RunConfig& run) {
     const nlohmann::json& spec = run.reward_funcs[i];
     const std::string where = run.path + ": reward_funcs[" + std::to_string(i) + "]";
     set.functions.push_back(components.make_reward(spec, where));
-    std::string name = spec.is_string() ? spec.get<std::string>() : spec.value("name", std::string("reward"));
+    // TRL names a function's metrics after its __name__; a component may say its own (the python reward does).
+    std::string name = set.functions.back()->metric_name();
+    if (name.empty()) name = spec.is_string() ? spec.get<std::string>() : spec.value("name", std::string("reward"));
     const int count = ++seen[name];
     if (count > 1) name += "_" + std::to_string(count);
     set.names.push_back(name);

@@ -34,7 +34,8 @@ struct RewardSet {
 };
 
 /// Builds every entry of run.reward_funcs through the host (ComponentProvider::make_reward). At least one
-/// is required (ConfigError naming reward_funcs). A function's name is its spec's "name" (TRL: __name__);
+/// is required (ConfigError naming reward_funcs). A function's name is its metric_name() when it gives one
+/// (TRL: __name__), else its spec's "name";
 /// a name used twice gets "_2", "_3", ... so that its rewards/<name>/* metrics stay apart.
 RewardSet make_reward_set(ComponentProvider& components, const RunConfig& run);
 

@@ -3,8 +3,10 @@
 #include "grpo_loss.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "trl/sdk/error.h"
@@ -23,7 +25,23 @@ GrpoLossConfig GrpoLossConfig::from(const GrpoConfig& config) {
   c.top_entropy_quantile = config.top_entropy_quantile;
   c.off_policy_mask_threshold = config.off_policy_mask_threshold;
   c.max_completion_length = config.max_completion_length;
+  c.sapo_temperature_pos = config.sapo_temperature_pos;
+  c.sapo_temperature_neg = config.sapo_temperature_neg;
+  c.vespo_k_pos = config.vespo_k_pos;
+  c.vespo_lambda_pos = config.vespo_lambda_pos;
+  c.vespo_k_neg = config.vespo_k_neg;
+  c.vespo_lambda_neg = config.vespo_lambda_neg;
+  c.entropy_bonus = config.entropy_bonus();
   return c;
+}
+
+bool normalizes_by_items(LossType type) {
+  return type == LossType::dapo || type == LossType::cispo || type == LossType::vespo;
+}
+
+bool clipped_objective(LossType type) {
+  return type == LossType::grpo || type == LossType::bnpo || type == LossType::dr_grpo || type == LossType::dapo ||
+         type == LossType::luspo;
 }
 
 namespace {
@@ -94,6 +112,22 @@ at::Tensor off_policy_mask(const at::Tensor& advantages, const at::Tensor& logps
   return A.ge(0).logical_or(avg_seq_kl.le(threshold)).to(mask.scalar_type());               // (B, 1)
 }
 
+at::Tensor vespo_gamma_weights(const at::Tensor& advantages, const at::Tensor& log_ratio, const at::Tensor& mask,
+                               double k_pos, double lambda_pos, double k_neg, double lambda_neg) {
+  const at::NoGradGuard no_grad;
+  // log(1e-8) rather than -20: TRL keeps the original implementation's lower bound.
+  const double lower_clamp = std::log(1e-8);
+  const at::Tensor seq_log_ratio = (log_ratio.detach().clamp(-20.0, 20.0) * mask).sum(-1, /*keepdim=*/true);  // (B, 1)
+  const at::Tensor log_w = seq_log_ratio.clamp(lower_clamp, 20.0);
+  const at::Tensor w = log_w.exp();
+  const at::Tensor nonneg = advantages.ge(0);                                            // (B, 1)
+  const at::Tensor k = at::where(nonneg, at::full_like(log_w, k_pos), at::full_like(log_w, k_neg));
+  const at::Tensor lambda =
+      at::where(nonneg, at::full_like(log_w, lambda_pos), at::full_like(log_w, lambda_neg)).clamp_min(1e-4);
+  const at::Tensor log_phi = lambda + k * log_w - lambda * w;  // log phi(w) = lambda + k log w - lambda w
+  return at::nan_to_num(log_phi.exp(), 0.0, 0.0, 0.0);         // (B, 1)
+}
+
 GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inputs) {
   const at::Tensor& logps = inputs.logps;  // (B, T)
   TRL_INTERNAL_ASSERT(logps.defined() && logps.dim() == 2 && logps.is_floating_point(), "logps must be (B, T) float");
@@ -142,10 +176,34 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
     if (config.use_bias_correction_kl) per_token_kl = per_token_kl * coef_1;
   }
 
-  // The clipped branch uses the ratio before the delta clamp; the clamp only caps the unclipped branch.
-  const at::Tensor coef_2 = coef_1.clamp(1.0 - config.epsilon_low, 1.0 + config.epsilon_high);
-  if (config.delta) coef_1 = coef_1.clamp_max(*config.delta);
-  at::Tensor per_token_loss = -at::min(coef_1 * A, coef_2 * A);  // (B, T) or (B, 1)
+  at::Tensor per_token_loss;  // (B, T) or (B, 1)
+  at::Tensor phi_seq;         // (B, 1), vespo only
+  switch (config.loss_type) {
+    case LossType::cispo: {
+      // MiniMax-M1: the capped importance weight is a constant factor of the REINFORCE term.
+      const at::Tensor clamped_ratios = coef_1.clamp_max(config.epsilon_high).detach();
+      per_token_loss = -clamped_ratios * A * logps;
+      break;
+    }
+    case LossType::sapo: {
+      const at::Tensor temperatures = at::where(A.gt(0), at::full_like(A, config.sapo_temperature_pos),
+                                                at::full_like(A, config.sapo_temperature_neg));  // (B, 1)
+      const at::Tensor soft_coef_1 = at::sigmoid(temperatures * (coef_1 - 1)) * 4 / temperatures;
+      per_token_loss = -soft_coef_1 * A;
+      break;
+    }
+    case LossType::vespo:
+      phi_seq = vespo_gamma_weights(A, log_ratio, mask, config.vespo_k_pos, config.vespo_lambda_pos,
+                                    config.vespo_k_neg, config.vespo_lambda_neg);
+      per_token_loss = -phi_seq * A * logps;
+      break;
+    default: {
+      // The clipped branch uses the ratio before the delta clamp; the clamp only caps the unclipped branch.
+      const at::Tensor coef_2 = coef_1.clamp(1.0 - config.epsilon_low, 1.0 + config.epsilon_high);
+      if (config.delta) coef_1 = coef_1.clamp_max(*config.delta);
+      per_token_loss = -at::min(coef_1 * A, coef_2 * A);
+    }
+  }
   if (sequence_mask.defined()) per_token_loss = per_token_loss * sequence_mask;
   if (entropy_mask.defined()) per_token_loss = per_token_loss * entropy_mask.to(dtype);
   if (config.beta != 0.0) per_token_loss = per_token_loss + config.beta * per_token_kl;
@@ -155,6 +213,7 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
   at::Tensor loss;
   switch (config.loss_type) {
     case LossType::grpo:
+    case LossType::sapo:
       loss = (masked_loss.sum(-1) / mask.sum(-1).clamp_min(1.0)).mean();
       break;
     case LossType::bnpo:
@@ -163,7 +222,14 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
     case LossType::dr_grpo:
       loss = masked_loss.sum() / static_cast<double>(B * config.max_completion_length);
       break;
+    case LossType::luspo:
+      // TRL 1.16 masks before the row sum (a (B, T) loss, e.g. at token level or with the KL term, would
+      // otherwise count padding); the GFPO base's (loss * lengths).mean() agrees only for a (B, 1) loss.
+      loss = masked_loss.sum(-1).mean();
+      break;
     case LossType::dapo:
+    case LossType::cispo:
+    case LossType::vespo:
       // N spans the whole generation batch on all processes, so the micro-batch losses sum (and DDP
       // averages) to the global token mean: no division by GA (spec §6.B B7).
       loss = masked_loss.sum() / (std::max(inputs.num_items_in_batch, 1.0) / static_cast<double>(inputs.num_processes));
@@ -171,7 +237,21 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
   }
   GrpoLossOutput out;
   out.policy_loss = loss.detach();
-  out.loss = config.loss_type == LossType::dapo ? loss : loss / ga;
+  out.loss = normalizes_by_items(config.loss_type) ? loss : loss / ga;
+
+  if (config.entropy_bonus) {
+    // TRL 1.16: L = L_policy - coef * H, H the token mean over the tokens the policy loss acts on, scaled
+    // only for gradient accumulation, never by a loss type's own normaliser.
+    if (!inputs.entropies.defined()) throw InternalError("the entropy bonus needs the per-token entropies");
+    check_same_shape(inputs.entropies, logps, "entropies");
+    const at::Tensor effective_mask = entropy_mask.defined() ? mask * entropy_mask.to(dtype) : mask;  // (B, T)
+    const at::Tensor entropy_sum = (inputs.entropies.to(dtype) * effective_mask).sum();
+    const at::Tensor entropy_tokens = effective_mask.sum();
+    const at::Tensor entropy_loss = entropy_sum / entropy_tokens.clamp_min(1.0) / ga;
+    out.loss = out.loss - inputs.entropy_coef * entropy_loss;
+    out.entropy_sum = entropy_sum.detach();
+    out.entropy_tokens = entropy_tokens.detach();
+  }
 
   // Metrics (grpo HEAD, one process). Token-level means weight tokens; at sequence level the clip flags are
   // one per row and every row counts, empty ones included (spec §6.B B5).
@@ -187,11 +267,24 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
     const at::Tensor x = flags.to(dtype);
     return sequence_level ? x.squeeze(1) : (x * mask).sum(-1) / mask.sum(-1);
   };
+  if (config.entropy_bonus) out.metrics.emplace_back("policy_loss", out.policy_loss);
   if (config.beta != 0.0) out.metrics.emplace_back("kl", token_mean(per_token_kl));
   if (inputs.entropies.defined()) {
     check_same_shape(inputs.entropies, logps, "entropies");
     out.metrics.emplace_back("entropy", token_mean(inputs.entropies.to(dtype)));
   }
+  if (config.loss_type == LossType::cispo) {
+    // The uncapped ratio against the cap itself (coef_1 > epsilon_high, not 1 + epsilon_high), as TRL.
+    out.metrics.emplace_back("cispo_clip_ratio", flag_mean(coef_1.gt(config.epsilon_high).logical_and(A.gt(0))));
+    return out;
+  }
+  if (config.loss_type == LossType::vespo) {
+    // One weight per row: TRL's global_masked_mean of a (B, 1) tensor is the row mean, every row counted.
+    const double rows = std::max<double>(static_cast<double>(B), 1.0);
+    out.metrics.emplace_back("vespo/phi_seq_mean", (phi_seq.sum() / rows).detach());
+    return out;
+  }
+  if (!clipped_objective(config.loss_type)) return out;
   // After the delta clamp, as TRL (spec §6.B B1).
   const at::Tensor is_low_clipped = coef_1.lt(1.0 - config.epsilon_low).logical_and(A.lt(0));
   const at::Tensor is_high_clipped = coef_1.gt(1.0 + config.epsilon_high).logical_and(A.gt(0));

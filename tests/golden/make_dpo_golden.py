@@ -2,7 +2,9 @@
 """Golden values for the DPO loss library (plugins/dpo), computed independently of the C++ code.
 
 Reference: TRL HEAD f2cd57710, trl/trainer/dpo_trainer.py DPOTrainer._compute_loss (the log-probs, LD-DPO,
-f-divergence, every loss_type branch, WPO and the metrics), transcribed below line by line with `self.x`
+f-divergence (with the constants TRL 1.16.0 restored: 1 - exp(-rho), log 2 + logsigmoid(rho),
+(exp((a-1) rho) - 1)/(a-1), and nca_pair, bco_pair, sppo_hard and apo_down on the raw log-ratios, as
+TRL 1.16.0 has them; docs/parity.md), every loss_type branch, WPO and the metrics), transcribed below line by line with `self.x`
 replaced by `cfg["x"]`; selective_log_softmax and entropy_from_logits from trl/trainer/utils.py.
 Only PyTorch is used (Debian's python3-torch 1.13); TRL itself is not needed.
 
@@ -16,7 +18,11 @@ Where this departs from TRL on purpose (each is what trl-host does; see spec §6
   * alpha_divergence with float64 log-probs: TRL's clamp table has no float64 entry (KeyError, A8); here
     float64 keeps float64 and clamps the exponent at 700.
   * Legacy keys (spec §1.9): rpo_alpha adds ("sft", rpo_alpha) to the loss list, as TRL deprecated it;
-    reference_free sets the reference log-probs to 0 in the loss and the metrics.
+    reference_free is transcribed from legacy TRL (v0.19 dpo_trainer.py dpo_loss): the log-ratios of the loss
+    are `logps - (not reference_free) * ref_logps`, while the rewards/* metrics are always
+    `beta * (logps - ref_logps)` with the reference model's log-probs. (Legacy bco_pair, sppo_hard, nca_pair,
+    aot_pair and discopop read ref_logps directly, ignoring reference_free; here every loss type reads the
+    zeroed log-ratios, as trl-host does: docs/user-guide.md.)
   * exo_pair keeps TRL's float32 ε (torch.tensor(label_smoothing)); trl-host takes log(ε) in double. The
     difference is below 1e-7 here, inside the tolerance.
 
@@ -67,18 +73,19 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
     beta = cfg["beta"]
     device = chosen_logps.device
 
-    chosen_logratios = chosen_logps - ref_chosen_logps
-    rejected_logratios = rejected_logps - ref_rejected_logps
+    ref_factor = 0.0 if cfg["reference_free"] else 1.0  # legacy: (not self.reference_free) * ref_chosen_logps
+    chosen_logratios = chosen_logps - ref_factor * ref_chosen_logps
+    rejected_logratios = rejected_logps - ref_factor * ref_rejected_logps
 
     if cfg["f_divergence_type"] == "reverse_kl":
         chosen_scores = chosen_logratios
         rejected_scores = rejected_logratios
-    elif cfg["f_divergence_type"] == "forward_kl":
-        chosen_scores = -torch.exp(-chosen_logratios)
-        rejected_scores = -torch.exp(-rejected_logratios)
+    elif cfg["f_divergence_type"] == "forward_kl":  # TRL 1.16 keeps the constants (docs/parity.md)
+        chosen_scores = 1 - torch.exp(-chosen_logratios)
+        rejected_scores = 1 - torch.exp(-rejected_logratios)
     elif cfg["f_divergence_type"] == "js_divergence":
-        chosen_scores = F.logsigmoid(chosen_logratios)
-        rejected_scores = F.logsigmoid(rejected_logratios)
+        chosen_scores = math.log(2) + F.logsigmoid(chosen_logratios)
+        rejected_scores = math.log(2) + F.logsigmoid(rejected_logratios)
     elif cfg["f_divergence_type"] == "alpha_divergence":
         if abs(cfg["f_alpha_divergence_coef"] - 1.0) < 1e-6:
             chosen_scores = chosen_logratios
@@ -95,8 +102,8 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
                 clamp_max = {torch.float16: 11.0, torch.bfloat16: 80.0, torch.float32: 80.0}[dtype]
                 t_chosen_float = torch.clamp(t_chosen.float(), max=clamp_max)
                 t_rejected_float = torch.clamp(t_rejected.float(), max=clamp_max)
-            chosen_scores = torch.exp(t_chosen_float).to(dtype) * coef
-            rejected_scores = torch.exp(t_rejected_float).to(dtype) * coef
+            chosen_scores = (torch.exp(t_chosen_float) - 1.0).to(dtype) * coef
+            rejected_scores = (torch.exp(t_rejected_float) - 1.0).to(dtype) * coef
     else:
         raise ValueError(cfg["f_divergence_type"])
 
@@ -123,9 +130,9 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             log_ql = F.logsigmoid(-beta * delta_score)
             log_pl = torch.log(epsilon)
             per_sequence_loss = qw * (log_qw - log_pw) + ql * (log_ql - log_pl)
-        elif loss_type == "nca_pair":
-            chosen_rewards = beta * chosen_scores
-            rejected_rewards = beta * rejected_scores
+        elif loss_type == "nca_pair":  # TRL 1.16: raw log-ratios (HEAD f2cd57710 used the scores)
+            chosen_rewards = beta * chosen_logratios
+            rejected_rewards = beta * rejected_logratios
             per_sequence_loss = (
                 -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
             )
@@ -133,13 +140,13 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             clean_loss_term = -(1 - cfg["label_smoothing"]) * F.logsigmoid(beta * delta_score)
             flipped_loss_term = -cfg["label_smoothing"] * F.logsigmoid(-beta * delta_score)
             per_sequence_loss = (clean_loss_term - flipped_loss_term) / (1 - 2 * cfg["label_smoothing"])
-        elif loss_type == "bco_pair":
-            chosen_rewards = beta * chosen_scores
-            rejected_rewards = beta * rejected_scores
+        elif loss_type == "bco_pair":  # TRL 1.16: raw log-ratios
+            chosen_rewards = beta * chosen_logratios
+            rejected_rewards = beta * rejected_logratios
             per_sequence_loss = -F.logsigmoid(chosen_rewards) - F.logsigmoid(-rejected_rewards)
         elif loss_type == "sppo_hard":
-            winner_margin_error = (chosen_scores - 0.5 / beta) ** 2
-            loser_margin_error = (rejected_scores + 0.5 / beta) ** 2
+            winner_margin_error = (chosen_logratios - 0.5 / beta) ** 2  # TRL 1.16: raw log-ratios
+            loser_margin_error = (rejected_logratios + 0.5 / beta) ** 2
             per_sequence_loss = winner_margin_error + loser_margin_error
         elif loss_type == "aot":
             logratios = chosen_logps - rejected_logps
@@ -165,7 +172,7 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
             per_sequence_loss = losses_chosen + losses_rejected
         elif loss_type == "apo_down":
             losses_chosen = torch.sigmoid(beta * chosen_logratios)
-            losses_rejected = 1 - torch.sigmoid(beta * delta_score)
+            losses_rejected = 1 - torch.sigmoid(beta * (chosen_logratios - rejected_logratios))  # TRL 1.16
             per_sequence_loss = losses_chosen + losses_rejected
         elif loss_type == "discopop":
             logits = delta_score * beta
@@ -203,8 +210,9 @@ def loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_re
 
         loss += per_sequence_loss.mean() * loss_weight
 
-    chosen_rewards = beta * chosen_logratios.detach()
-    rejected_rewards = beta * rejected_logratios.detach()
+    # Legacy TRL: the reference's log-probs even when reference_free zeroed them in the loss.
+    chosen_rewards = beta * (chosen_logps - ref_chosen_logps).detach()
+    rejected_rewards = beta * (rejected_logps - ref_rejected_logps).detach()
     metrics = {
         "rewards/chosen": chosen_rewards.mean().item(),
         "rewards/rejected": rejected_rewards.mean().item(),
@@ -252,13 +260,9 @@ def run_token_case(cfg, batch, want_logit_grads):
     chosen_logps, rejected_logps = logps.chunk(2, dim=0)
     chosen_logps.retain_grad()
     rejected_logps.retain_grad()
-    if cfg["reference_free"]:
-        ref_chosen_logps = torch.zeros_like(chosen_logps).detach()
-        ref_rejected_logps = torch.zeros_like(rejected_logps).detach()
-    else:
-        with torch.no_grad():
-            ref_logps = sequence_logps_from_logits(cfg, batch["ref_logits"], input_ids, completion_mask)[0]
-        ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
+    with torch.no_grad():  # also with reference_free: the rewards/* metrics read it
+        ref_logps = sequence_logps_from_logits(cfg, batch["ref_logits"], input_ids, completion_mask)[0]
+    ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
     loss, metrics = loss_and_metrics(cfg, chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
                                      completion_mask, shift_logits, shift_labels, shift_completion_mask,
                                      per_token_logps)

@@ -5,7 +5,13 @@ Reference: TRL's own code, copied line by line below from huggingface/trl
   - HEAD f2cd57710: trl/trainer/grpo_trainer.py (_generate_and_score_completions advantage block,
     _compute_loss, get_high_entropy_mask, get_off_policy_mask), trl/trainer/utils.py (nanstd, nanmin,
     nanmax, RepeatSampler);
-  - b6ff4a780: trl/experimental/gfpo/gfpo_trainer.py (filtering and kept-row advantages).
+  - b6ff4a780: trl/experimental/gfpo/gfpo_trainer.py (filtering and kept-row advantages);
+  - trl 1.16.0: trl/trainer/grpo_trainer.py _compute_loss for the loss types cispo, sapo, luspo and vespo
+    (get_gamma_weights) and the entropy bonus (entropy_coef). cispo, sapo and vespo read the same at the GFPO
+    base (trl 1.7.1); luspo's aggregation there is (loss * lengths).mean(), which equals 1.16's
+    (loss * mask).sum(-1).mean() only for a (B, 1) loss (sequence level, beta 0, no entropy mask); 1.7.1 has
+    no entropy bonus.
+check_grpo_golden_against_trl.py runs trl 1.16.0's own _compute_loss on the loss cases written here.
 Accelerate is replaced by its single-process behaviour (gather = identity, num_processes = 1 unless a case
 says otherwise). Nothing here imports the C++ code under test.
 
@@ -21,6 +27,7 @@ loss metrics rtol 1e-10 / atol 1e-12. Seeds: torch.manual_seed per case, stated 
 import json
 import math
 import os
+import types
 
 import torch
 
@@ -213,8 +220,34 @@ def get_off_policy_mask(advantages, per_token_logps, sampling_per_token_logps, m
     return (is_pos_adv | is_low_kl).to(dtype=mask.dtype)
 
 
+@torch.no_grad()
+def get_gamma_weights(advantages, log_ratio_per_token, mask, importance_sampling_ratio, k_pos=2.0, lambda_pos=3.0,
+                      k_neg=3.0, lambda_neg=2.0):
+    lower_clamp = math.log(1e-8)
+    log_ratio_clamped = torch.clamp(log_ratio_per_token, -20.0, 20.0)
+    seq_log_ratio = torch.sum(log_ratio_clamped * mask, dim=-1, keepdim=True)  # (B, 1)
+    if importance_sampling_ratio is not None:
+        log_is_ratio = torch.clamp(torch.log(importance_sampling_ratio), lower_clamp, 20.0)
+        seq_log_ratio += torch.sum(log_is_ratio, dim=-1, keepdim=True)
+    log_w_seq = torch.clamp(seq_log_ratio, lower_clamp, 20.0)
+    w_seq = torch.exp(log_w_seq)
+    is_nonneg_adv = advantages >= 0
+    # torch 1.13's where() takes no Python scalars: full_like gives the same values
+    k_seq = torch.where(is_nonneg_adv, torch.full_like(log_w_seq, k_pos), torch.full_like(log_w_seq, k_neg))
+    lambda_seq = torch.where(is_nonneg_adv, torch.full_like(log_w_seq, lambda_pos),
+                             torch.full_like(log_w_seq, lambda_neg)).clamp(min=1e-4)
+    log_phi = lambda_seq + k_seq * log_w_seq - lambda_seq * w_seq
+    phi_seq = torch.exp(log_phi).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
+    return phi_seq  # (B, 1)
+
+
 def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps, advantages, completion_mask,
                  entropies, num_items_in_batch, gradient_accumulation_steps, num_processes):
+    # Keys added with the 1.16 loss types default to GRPOConfig's defaults.
+    args = types.SimpleNamespace(**{"sapo_temperature_neg": 1.05, "sapo_temperature_pos": 1.0, "vespo_k_pos": 2.0,
+                                    "vespo_lambda_pos": 3.0, "vespo_k_neg": 3.0, "vespo_lambda_neg": 2.0,
+                                    "entropy_coef": 0.0, **cfg})
+    entropy_bonus_enabled = args.entropy_coef != 0.0  # use_adaptive_entropy is the trainer's state, not the loss's
     mask = completion_mask
     epsilon_low, epsilon_high = cfg["epsilon"], cfg["epsilon_high"]
     if cfg["top_entropy_quantile"] < 1.0:
@@ -241,12 +274,30 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
         )
         if cfg["use_bias_correction_kl"]:
             per_token_kl = per_token_kl * coef_1
-    coef_2 = torch.clamp(coef_1, 1 - epsilon_low, 1 + epsilon_high)
-    if cfg["delta"] is not None:
-        coef_1 = torch.clamp(coef_1, max=cfg["delta"])
-    per_token_loss1 = coef_1 * advantages
-    per_token_loss2 = coef_2 * advantages
-    per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
+    loss_type = cfg["loss_type"]
+    if loss_type == "cispo":
+        clamped_ratios = torch.clamp(coef_1, max=epsilon_high).detach()
+        per_token_loss = -clamped_ratios * advantages * per_token_logps
+    elif loss_type in ["grpo", "bnpo", "dr_grpo", "dapo", "luspo"]:
+        coef_2 = torch.clamp(coef_1, 1 - epsilon_low, 1 + epsilon_high)
+        if cfg["delta"] is not None:
+            coef_1 = torch.clamp(coef_1, max=cfg["delta"])
+        per_token_loss1 = coef_1 * advantages
+        per_token_loss2 = coef_2 * advantages
+        per_token_loss = -torch.min(per_token_loss1, per_token_loss2)
+    elif loss_type == "sapo":
+        # torch 1.13's where() takes no Python scalars: full_like in the inputs' dtype. (TRL's where() with
+        # Python scalars makes float32 temperatures, 1.05 -> 1.0499999523; with float64 inputs the results then
+        # differ by ~1e-6 relative. trl-host keeps the temperatures in the inputs' dtype, as here.)
+        temperatures = torch.where(advantages > 0, torch.full_like(advantages, args.sapo_temperature_pos),
+                                   torch.full_like(advantages, args.sapo_temperature_neg))
+        soft_coef_1 = torch.sigmoid(temperatures * (coef_1 - 1)) * 4 / temperatures
+        per_token_loss = -soft_coef_1 * advantages
+    elif loss_type == "vespo":
+        phi_seq = get_gamma_weights(advantages, log_ratio, mask, None, k_pos=args.vespo_k_pos,
+                                    lambda_pos=args.vespo_lambda_pos, k_neg=args.vespo_k_neg,
+                                    lambda_neg=args.vespo_lambda_neg)
+        per_token_loss = -phi_seq * advantages * per_token_logps
     if cfg["off_policy_mask_threshold"] is not None:
         per_token_loss = per_token_loss * off_policy_mask
     if entropy_mask is not None:
@@ -254,8 +305,7 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
     if cfg["beta"] != 0.0:
         per_token_loss = per_token_loss + cfg["beta"] * per_token_kl
 
-    loss_type = cfg["loss_type"]
-    if loss_type == "grpo":
+    if loss_type in ["grpo", "sapo"]:
         loss = ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
         policy_loss = loss.detach()
         loss = loss / gradient_accumulation_steps
@@ -267,10 +317,24 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
         loss = (per_token_loss * mask).sum() / (per_token_loss.size(0) * cfg["max_completion_length"])
         policy_loss = loss.detach()
         loss = loss / gradient_accumulation_steps
-    elif loss_type == "dapo":
+    elif loss_type in ["cispo", "dapo", "vespo"]:
+        # TRL 1.16 also multiplies the normaliser by GA / steps_per_generation in training; the cases here have
+        # steps_per_generation = GA (TRL's default), where that factor is 1.
         normalizer = torch.tensor(float(num_items_in_batch), dtype=torch.float64).clamp(min=1.0) / num_processes
         loss = (per_token_loss * mask).sum() / normalizer
         policy_loss = loss.detach()
+    elif loss_type == "luspo":
+        loss = (per_token_loss * mask).sum(-1).mean()
+        policy_loss = loss.detach()
+        loss = loss / gradient_accumulation_steps
+
+    metrics = {}
+    if entropy_bonus_enabled:
+        effective_mask = mask if entropy_mask is None else mask * entropy_mask
+        entropy_loss = ((entropies * effective_mask).sum() / effective_mask.sum().clamp(min=1.0)
+                        / gradient_accumulation_steps)
+        loss = loss - args.entropy_coef * entropy_loss
+        metrics["policy_loss"] = policy_loss.item()  # accelerator.gather(...).nanmean() on one process
 
     def masked_seq_mean(x):
         if x.shape[1] == 1:
@@ -285,10 +349,18 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
         totals = torch.stack([local_sum, local_count])  # accelerator.reduce(sum) on one process
         return (totals[0] / totals[1].clamp(min=1.0)).item()
 
-    metrics = {}
     if cfg["beta"] != 0.0:
         metrics["kl"] = global_masked_mean(per_token_kl)
     metrics["entropy"] = global_masked_mean(entropies)
+    if loss_type == "cispo":
+        is_cispo_clipped = (coef_1 > epsilon_high) & (advantages > 0)
+        metrics["cispo_clip_ratio"] = global_masked_mean(is_cispo_clipped.double())
+        return loss, policy_loss, metrics
+    if loss_type == "vespo":
+        metrics["vespo/phi_seq_mean"] = global_masked_mean(phi_seq)
+        return loss, policy_loss, metrics
+    if loss_type == "sapo":
+        return loss, policy_loss, metrics
     is_low_clipped = (coef_1 < 1 - epsilon_low) & (advantages < 0)
     is_high_clipped = (coef_1 > 1 + epsilon_high) & (advantages > 0)
     is_region_clipped = is_low_clipped | is_high_clipped
@@ -412,15 +484,18 @@ def loss_case(name, seed, cfg, ga=1, num_items=None, num_processes=1, use_old=Tr
     if num_items is None:
         num_items = float(mask.sum())
     logps_leaf = logps.clone().requires_grad_(True)
+    entropies_leaf = entropies.clone().requires_grad_(cfg.get("entropy_coef", 0.0) != 0.0)
     loss, policy_loss, metrics = compute_loss(cfg, logps_leaf, old if use_old else None, ref, advantages, mask,
-                                              entropies, num_items, ga, num_processes)
+                                              entropies_leaf, num_items, ga, num_processes)
     loss.backward()
+    grad_entropies = entropies_leaf.grad if entropies_leaf.grad is not None else torch.zeros_like(entropies)
     return {
         "name": name, "seed": seed, "config": cfg, "gradient_accumulation_steps": ga,
         "num_items_in_batch": num_items, "num_processes": num_processes, "use_old_logps": use_old,
         "logps": listify(logps), "old_logps": listify(old), "ref_logps": listify(ref),
         "advantages": listify(advantages), "completion_mask": listify(mask), "entropies": listify(entropies),
         "loss": loss.item(), "policy_loss": policy_loss.item(), "grad": listify(logps_leaf.grad),
+        "grad_entropies": listify(grad_entropies),
         "metrics": clean_metrics(metrics),
     }
 
@@ -460,6 +535,40 @@ def loss_cases():
     return cases
 
 
+def new_loss_cases():
+    """TRL 1.16's other loss types and the entropy bonus (appended after loss_cases(), whose values stay)."""
+    cases = []
+    for loss_type in ["cispo", "sapo", "luspo", "vespo"]:
+        for level in ["token", "sequence"]:
+            # cispo's cap is epsilon_high itself (ScaleRL recommends 5.0); 1.3 caps some ratios here.
+            extra = {"epsilon_high": 1.3} if loss_type == "cispo" else {}
+            cfg = base_cfg(loss_type=loss_type, importance_sampling_level=level, **extra)
+            cases.append(loss_case(f"{loss_type}_{level}", 20, cfg, ga=2, num_items=40.0, num_processes=2))
+    cases.append(loss_case("cispo_beta0_delta", 21, base_cfg(loss_type="cispo", beta=0.0, epsilon_high=1.1, delta=1.2)))
+    cases.append(loss_case("sapo_temperatures_off_policy", 22,
+                           base_cfg(loss_type="sapo", sapo_temperature_pos=0.5, sapo_temperature_neg=2.0,
+                                    off_policy_mask_threshold=0.05)))
+    cases.append(loss_case("luspo_sequence_beta0", 23, base_cfg(loss_type="luspo", importance_sampling_level="sequence",
+                                                                 beta=0.0), ga=3))
+    cases.append(loss_case("luspo_sequence_empty_row", 16,
+                           base_cfg(loss_type="luspo", importance_sampling_level="sequence"), empty_row=True))
+    cases.append(loss_case("vespo_params_top_entropy", 24,
+                           base_cfg(loss_type="vespo", vespo_k_pos=1.5, vespo_lambda_pos=0.5, vespo_k_neg=4.0,
+                                    vespo_lambda_neg=0.0, top_entropy_quantile=0.5)))
+    cases.append(loss_case("vespo_bias_correction_no_old_logps", 25,
+                           base_cfg(loss_type="vespo", use_bias_correction_kl=True), use_old=False))
+    # Entropy bonus: loss -= coef * mean entropy over the loss's tokens / GA, whatever the loss type.
+    cases.append(loss_case("dapo_entropy_bonus", 26, base_cfg(entropy_coef=0.05), ga=2, num_items=40.0))
+    cases.append(loss_case("grpo_entropy_bonus_top_entropy", 26,
+                           base_cfg(loss_type="grpo", entropy_coef=0.3, top_entropy_quantile=0.4), ga=2))
+    cases.append(loss_case("cispo_entropy_bonus_sequence", 27,
+                           base_cfg(loss_type="cispo", importance_sampling_level="sequence", epsilon_high=1.3,
+                                    entropy_coef=-0.1)))
+    cases.append(loss_case("luspo_entropy_bonus_all_masked", 18, base_cfg(loss_type="luspo", entropy_coef=0.2),
+                           num_items=0.0, all_empty=True))
+    return cases
+
+
 def sampler_case():
     # spec §5 item 13's geometry with shuffling on: 17 prompts, G = 4, generation batch 24 (6 prompts),
     # num_iterations * steps_per_generation = 8 repeats, seed 42, three epochs (three __iter__ calls).
@@ -479,7 +588,7 @@ def main():
         "advantages": advantage_cases(),
         "b2_float32": b2_case(),
         "gfpo": gfpo_cases(),
-        "loss": loss_cases(),
+        "loss": loss_cases() + new_loss_cases(),
         "sampler": sampler_case(),
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpo_golden.json")

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host_process.h"
+#include "trl/sdk/torch_runtime.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -380,6 +381,22 @@ std::vector<BadInputCase> cases() {
     if (fixture_name == "hang_static") row.env = {{"TRL_PLUGIN_PROBE_TIMEOUT", "5"}};  // default 120 s
     if (fixture_name == "segv_static") row.env = {host_process::asan_leaves_segv_alone()};
     t.push_back(row);
+  }
+  // ------------------------------------------------------------ what this LibTorch cannot run (exit 2, before
+  // any model is loaded: the model folder does not exist, and the error is still the dtype's or the device's)
+  if (!trl::dtype_unsupported_reason(c10::Device(c10::kCPU), c10::kHalf).empty()) {  // LibTorch 1.13's CPU
+    t.push_back({"Float16WithoutHalfLinearLayers", 2,
+                 {"torch_dtype: \"float16\" cannot train on cpu with LibTorch ", "(use float32, or bfloat16)"},
+                 [](const Workspace& ws) {
+                   return train(ws.dpo({{"model", ws.path("no-model")}, {"args", {{"torch_dtype", "float16"}}}}));
+                 }});
+  }
+  if (!trl::torch_runtime().cuda_loaded) {
+    t.push_back({"CudaWithoutCudaLibTorch", 2,
+                 {"device: \"cuda\" needs LibTorch's CUDA backend, and this trl-host runs " + trl::torch_runtime().describe()},
+                 [](const Workspace& ws) {
+                   return train(ws.dpo({{"model", ws.path("no-model")}, {"args", {{"device", "cuda"}}}}));
+                 }});
   }
   // ------------------------------------------------------------ plugin components that fail
   const std::string throws = fixture("factory_throws");

@@ -305,6 +305,26 @@ TEST_F(DistributedGfpo, GroupFilterOverRanksKeepsWhatOneRankKeeps) {
   EXPECT_EQ(kept, 3u * 2u * 2u);  // 3 steps x 2 prompts x R 2
 }
 
+// TRL 1.16's loss types over ranks: cispo_clip_ratio (token-weighted) and vespo/phi_seq_mean (row-weighted)
+// gathered as one process computes them, and TR-DPO's sync moving every rank's reference alike; num_iterations
+// 2, so that the second pass over a generation batch has ratios != 1.
+TEST_F(DistributedGfpo, CispoAndVespoWithReferenceSyncTrainAsOneRank) {
+  const std::string cispo = write_config(
+      "cispo", {{"loss_type", "cispo"}, {"epsilon_high", 1.05}, {"sync_ref_model", true}, {"ref_model_sync_steps", 1},
+                {"num_iterations", 2}, {"eval_strategy", "no"}},
+      nullptr);
+  run_both(cispo, "cispo_one", "cispo_two");
+  expect_same_run("cispo_one", "cispo_two", 4);
+  EXPECT_TRUE(read_jsonl(dir_.path("cispo_two/metrics.jsonl"))[0].contains("cispo_clip_ratio"));
+  const std::string vespo =
+      write_config("vespo", {{"loss_type", "vespo"}, {"num_iterations", 2}, {"eval_strategy", "no"}}, nullptr);
+  run_both(vespo, "vespo_one", "vespo_two");
+  expect_same_run("vespo_one", "vespo_two", 4);
+  const std::vector<nlohmann::json> lines = read_jsonl(dir_.path("vespo_two/metrics.jsonl"));
+  EXPECT_DOUBLE_EQ(lines[0].at("vespo/phi_seq_mean").get<double>(), 1.0) << "first pass: on-policy";
+  EXPECT_NE(lines[1].at("vespo/phi_seq_mean").get<double>(), 1.0) << "second pass: the policy moved";
+}
+
 TEST_F(DistributedGfpo, RefusesGroupsSplitAcrossRanks) {
   const std::string config = write_config("split", nlohmann::json::object(), nullptr);
   const Result r = host({"launch", "--nproc-per-node", "2", "--master-port", "0", "train", config, "--set",

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/api/include/torch/version.h>
 
 #include "host_process.h"
 
@@ -241,7 +242,12 @@ TEST_F(Ecosystem, EnvReportsEveryField) {
                           "cpu_model", "cpu_capability", "physical_cores", "hardware_threads", "memory_total_mib",
                           "memory_available_mib", "cuda", "os", "environment", "plugin_search_path", "plugins"})
     EXPECT_TRUE(env.contains(key)) << key << " missing: " << r.out;
-  EXPECT_EQ(env["libtorch"].get<std::string>().rfind("1.13", 0), 0u);
+  // The LibTorch this test was compiled against (1.13, or 2.x in the TRL_TORCH=pip build), and its library.
+  EXPECT_EQ(env["libtorch"], TORCH_VERSION);
+  EXPECT_NE(env["libtorch_library"].get<std::string>().find("libtorch_cpu.so"), std::string::npos) << r.out;
+  EXPECT_EQ(env["libtorch_description"].get<std::string>().rfind("LibTorch " + std::string(TORCH_VERSION) + " (", 0), 0u)
+      << r.out;
+  EXPECT_TRUE(env["cuda"]["backend_loaded"].is_boolean()) << env["cuda"];
   EXPECT_GE(env["physical_cores"].get<int>(), 1);
   EXPECT_GT(env["memory_total_mib"].get<int64_t>(), 0);
   EXPECT_TRUE(env["cuda"]["built"].is_boolean() && env["cuda"]["devices"].is_number()) << env["cuda"];
@@ -260,6 +266,8 @@ TEST_F(Ecosystem, EnvReportsEveryField) {
   EXPECT_EQ(nlohmann::json::parse(with_env.out)["environment"]["TENSORBOARD_LOGGING_DIR"], "/tmp/tb") << with_env.out;
   const Result text = host({"env"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("LibTorch:         LibTorch " + std::string(TORCH_VERSION) + " ("), std::string::npos)
+      << text.out;
   for (const char* line : {"SDK ABI:", "LibTorch:", "BLAS in use:", "OpenBLAS:", "Threads:", "CPU:", "ATen kernels",
                            "Memory:", "CUDA:", "OS:", "Environment:", "Plugins:", "dpo ", "[stable]", "[experimental]"})
     EXPECT_NE(text.out.find(line), std::string::npos) << line << " missing:\n" << text.out;

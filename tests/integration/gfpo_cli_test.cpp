@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -146,6 +147,33 @@ TEST_F(GfpoCli, ShortRunWithBuiltInRewardsAndLengthFilter) {
   }
 }
 
+TEST_F(GfpoCli, LogCompletionIdsWritesAReplayLog) {
+  const std::string config = write_config("replay", {{"log_completion_ids", true}}, nullptr);
+  const HostRun run = host({"train", config});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<nlohmann::json> rows = read_jsonl(dir_ + "/replay/completions.jsonl");
+  ASSERT_EQ(rows.size(), 36u);  // 3 generations x 12 rows
+  std::map<int64_t, std::vector<int64_t>> prompt_ids_of_row;
+  for (const nlohmann::json& row : rows) {
+    const auto completion = row.at("completion_ids").get<std::vector<int64_t>>();
+    EXPECT_EQ(static_cast<int64_t>(completion.size()), row.at("length").get<int64_t>());
+    const int64_t dataset_row = row.at("row").get<int64_t>();
+    ASSERT_GE(dataset_row, 0);
+    ASSERT_LT(dataset_row, 6);
+    // The prompts file has "What is i plus 1? " on line i: the byte tokenizer's ids spell the text.
+    const auto prompt_ids = row.at("prompt_ids").get<std::vector<int64_t>>();
+    EXPECT_EQ(row.at("prompt").get<std::string>(), "What is " + std::to_string(dataset_row) + " plus 1? ");
+    EXPECT_FALSE(prompt_ids.empty());
+    auto [it, fresh] = prompt_ids_of_row.emplace(dataset_row, prompt_ids);
+    EXPECT_EQ(it->second, prompt_ids) << "one tokenization per dataset row";
+  }
+  // Without the option the rows stay as they were.
+  const std::string plain = write_config("plain", nlohmann::json::object(), nullptr);
+  ASSERT_EQ(host({"train", plain}).exit_code, 0);
+  for (const nlohmann::json& row : read_jsonl(dir_ + "/plain/completions.jsonl"))
+    EXPECT_FALSE(row.contains("completion_ids") || row.contains("prompt_ids") || row.contains("row"));
+}
+
 TEST_F(GfpoCli, CustomGroupFilterFromATestPlugin) {
   const std::string plugin = std::string(TRL_BINARY_DIR) + "/tests/gfpo_fixtures/plugins/gfpo_test_filters.so";
   ASSERT_TRUE(fs::exists(plugin)) << plugin;
@@ -179,6 +207,43 @@ TEST_F(GfpoCli, CustomGroupFilterFromATestPlugin) {
     }
     EXPECT_GE(shortest_kept, longest_dropped) << "step " << key.first << " prompt " << key.second;
   }
+}
+
+// TRL 1.16's other loss types, the entropy bonus and TR-DPO from a run config: each trains and logs its own
+// metrics; with sync_ref_model (every step) the checkpoint carries the moved reference.
+TEST_F(GfpoCli, TrlLossTypesEntropyBonusAndReferenceSync) {
+  const std::vector<std::pair<std::string, nlohmann::json>> runs = {
+      {"cispo", {{"loss_type", "cispo"}, {"epsilon_high", 5.0}, {"entropy_coef", 0.01}}},
+      {"sapo", {{"loss_type", "sapo"}, {"use_adaptive_entropy", true}, {"entropy_target", 10.0}}},
+      {"luspo", {{"loss_type", "luspo"}, {"importance_sampling_level", "sequence"}, {"beta", 0.04},
+                 {"sync_ref_model", true}, {"ref_model_sync_steps", 1}, {"save_steps", 3}}},
+      {"vespo", {{"loss_type", "vespo"}, {"vespo_k_neg", 2.0}}}};
+  for (const auto& [name, extra] : runs) {
+    const HostRun run = host({"train", write_config(name, extra, nullptr)});
+    ASSERT_EQ(run.exit_code, 0) << name << ": " << run.err;
+    const std::vector<nlohmann::json> metrics = read_jsonl(dir_ + "/" + name + "/metrics.jsonl");
+    ASSERT_EQ(metrics.size(), 4u) << name;
+    const nlohmann::json& step = metrics[0];
+    EXPECT_TRUE(std::isfinite(step.at("loss").get<double>())) << name;
+    EXPECT_EQ(step.contains("cispo_clip_ratio"), name == "cispo") << name;
+    EXPECT_EQ(step.contains("vespo/phi_seq_mean"), name == "vespo") << name;
+    EXPECT_EQ(step.contains("clip_ratio/region_mean"), name == "luspo") << name;
+    const bool bonus = name == "cispo" || name == "sapo";
+    EXPECT_EQ(step.contains("entropy_coef"), bonus) << name;
+    EXPECT_EQ(step.contains("policy_loss"), bonus) << name;
+  }
+  // sapo's adaptive controller: 0 before the first window, +0.005 per step while the entropy is below 10 nats.
+  const std::vector<nlohmann::json> sapo = read_jsonl(dir_ + "/sapo/metrics.jsonl");
+  EXPECT_NEAR(sapo[2].at("entropy_coef").get<double>(), 0.015, 1e-12);
+  EXPECT_TRUE(fs::is_directory(dir_ + "/luspo/checkpoint-3/ref_model"));
+  EXPECT_TRUE(fs::exists(dir_ + "/luspo/checkpoint-3/gfpo_state.json"));
+}
+
+TEST_F(GfpoCli, SyncRefModelWithoutBetaExitsWithAConfigError) {
+  const HostRun run = host({"train", write_config("sync", {{"sync_ref_model", true}}, nullptr)});
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_NE(run.err.find("sync_ref_model"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("beta"), std::string::npos) << run.err;
 }
 
 TEST_F(GfpoCli, RemainsWithoutFilterExitsWithAConfigError) {

@@ -1,6 +1,6 @@
-// Black-box tests of `trl-host init-model` and `trl-host generate`: the real binary writes a model folder
-// in the Hugging Face layout, the SDK loads it back, and generation through the CLI is deterministic and
-// agrees with the SDK.
+// Black-box tests of `trl-host init-model`, `trl-host generate` and `trl-host logits`: the real binary writes
+// a model folder in the Hugging Face layout, the SDK loads it back, and generation and logits through the CLI
+// are deterministic and agree with the SDK.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "trl/sdk/generate/generator.h"
@@ -187,6 +189,47 @@ TEST(GenerateCli, MissingModelIsARuntimeError) {
   const CliRun run = trl_host(scratch, {"generate", "--model", scratch.path("nothing"), "--prompt", "x"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find(scratch.path("nothing")), std::string::npos) << run.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(LogitsCli, WritesTheSdkForwardLogits) {
+  Scratch scratch;
+  const std::string dir = scratch.path("tiny");
+  ASSERT_EQ(trl_host(scratch, {"init-model", "--preset", "tiny", "--out", dir, "--seed", "3"}).exit_code, 0);
+  const std::string out = scratch.path("logits.safetensors");
+  const CliRun run = trl_host(scratch, {"logits", "--model", dir, "--ids", "72,101,108", "--ids", "1, 2,3", "--out", out});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  std::map<std::string, at::Tensor> file;
+  for (auto& [name, tensor] : trl::load_safetensors(out)) file[name] = tensor;
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{72, 101, 108, 1, 2, 3}, at::kLong).view({2, 3});
+  ASSERT_TRUE(file.at("input_ids").equal(ids));
+  auto model = trl::CausalLM::from_pretrained(dir);
+  at::NoGradGuard no_grad;
+  const at::Tensor want = model->logits(model->hidden_states(ids));  // (2, 3, V)
+  ASSERT_EQ(file.at("logits").sizes(), want.sizes());
+  EXPECT_EQ(file.at("logits").scalar_type(), at::kFloat);
+  EXPECT_TRUE(file.at("logits").equal(want));
+}
+
+TEST(LogitsCli, RaggedRowsAndBadIdsAreUsageErrors) {
+  Scratch scratch;
+  const std::string dir = scratch.path("tiny");
+  ASSERT_EQ(trl_host(scratch, {"init-model", "--preset", "tiny", "--out", dir}).exit_code, 0);
+  const std::string out = scratch.path("x.safetensors");
+  const CliRun ragged = trl_host(scratch, {"logits", "--model", dir, "--ids", "1,2", "--ids", "3", "--out", out});
+  EXPECT_EQ(ragged.exit_code, 2);
+  EXPECT_NE(ragged.err.find("same length"), std::string::npos) << ragged.err;
+  const CliRun text = trl_host(scratch, {"logits", "--model", dir, "--ids", "1,x", "--out", out});
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.err.find("--ids"), std::string::npos) << text.err;
+  const CliRun outside = trl_host(scratch, {"logits", "--model", dir, "--ids", "999999", "--out", out});
+  EXPECT_EQ(outside.exit_code, 2);
+  EXPECT_NE(outside.err.find("outside the model's vocabulary"), std::string::npos) << outside.err;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 }  // namespace

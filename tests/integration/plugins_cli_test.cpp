@@ -7,6 +7,10 @@
 
 #include "plugins_cli_support.h"
 
+#ifdef TRL_FIXTURE_TORCH_DEBIAN
+#include <torch/csrc/api/include/torch/version.h>
+#endif
+
 namespace {
 
 using plugins_cli::count;
@@ -382,5 +386,38 @@ TEST(PluginsCli, MissingSubcommandIsAUsageError) {
   EXPECT_EQ(run_host({"plugins", "info"}, tmp.empty()).exit_code, 2);
   EXPECT_EQ(run_host({"plugins", "check", "--timeout", "-1"}, tmp.empty()).exit_code, 2);
 }
+
+#ifdef TRL_FIXTURE_TORCH_DEBIAN
+// The LibTorch 2.x build only (TRL_TORCH=pip): a plugin built against Debian's LibTorch 1.13
+// (tests/fixtures/src/torch_debian.cpp) is refused before loading by the LibTorch rule, with the message
+// docs/abi-policy.md documents, by `plugins info` and `plugins check` (exit 3).
+TEST(PluginsAbiGate, RefusesPluginBuiltAgainstLibTorch113) {
+  TempDir tmp;
+  const std::string d = tmp.folder("plugins");
+  const std::string f = tmp.add(d, "torch_debian");
+  const std::string host = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                           std::to_string(TORCH_VERSION_PATCH);
+  ASSERT_EQ(TORCH_VERSION_MAJOR, 2) << "this test is for the 2.x build";
+  const HostRun info = run_host({"plugins", "info", "--json", f}, tmp.empty());
+  EXPECT_EQ(info.exit_code, 3);
+  const nlohmann::json j = parse_stdout(info);
+  EXPECT_EQ(j["status"], "refused");
+  EXPECT_FALSE(j.contains("load")) << "a refused plugin is never loaded";
+  bool found = false;
+  for (const auto& rule : j["rules"]) {
+    if (rule["rule"] != "LibTorch") continue;
+    found = true;
+    EXPECT_FALSE(rule["pass"].get<bool>());
+    EXPECT_EQ(rule["plugin"], "1.13.0");
+  }
+  EXPECT_TRUE(found) << j.dump(2);
+  const std::string message =
+      "LibTorch: plugin built against LibTorch 1.13.0, host runs " + host + " (major.minor must be equal)";
+  EXPECT_NE(info.err.find("refused " + f + ": " + message), std::string::npos) << info.err;
+  const HostRun check = run_host({"plugins", "check", f}, tmp.empty());
+  EXPECT_EQ(check.exit_code, 3);
+  EXPECT_NE((check.out + check.err).find(message), std::string::npos) << check.out << check.err;
+}
+#endif
 
 }  // namespace

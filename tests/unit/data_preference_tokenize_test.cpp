@@ -96,6 +96,7 @@ class FakeTokenizer : public trl::Tokenizer {
   void save(const std::string&) const override { throw std::logic_error("FakeTokenizer is never saved"); }
 
   static constexpr int64_t kEos = 256;
+  static constexpr int64_t kXy = 260;  // the merged "xy" with merge_xy
   static constexpr int64_t kBos = 259;
 
  private:
@@ -254,7 +255,7 @@ TEST(TokenizePreferences, StandardDataNeedsAnEosToken) {
   }
 }
 
-TEST(TokenizePreferences, SplitsAtThePromptLengthAndWarnsOnceWhenNotAPrefix) {
+TEST(TokenizePreferences, SplitsWherePromptAndCompletionDivergeAndWarnsOnceWhenNotAPrefix) {
   const FakeTokenizer tok(/*add_bos=*/false, /*merge_xy=*/true);
   ::testing::internal::CaptureStderr();
   const auto pairs = trl::tokenize_preferences(
@@ -262,10 +263,11 @@ TEST(TokenizePreferences, SplitsAtThePromptLengthAndWarnsOnceWhenNotAPrefix) {
        standard_row("qx", "y", "yy", "d.jsonl:3")},
       tok, no_limit());
   const std::string log = ::testing::internal::GetCapturedStderr();
-  // "ax"+"yb<eos>" is a, xy, b, eos: the prompt [a, x] is not its prefix; TRL still cuts after 2 tokens.
-  EXPECT_EQ(pairs[0].prompt_ids, bytes("ax"));
-  EXPECT_EQ(pairs[0].chosen_ids, (Ids{'b', FakeTokenizer::kEos}));
-  EXPECT_EQ(pairs[0].rejected_ids, (Ids{'z', 'z', FakeTokenizer::kEos}));
+  // "ax"+"yb<eos>" is a, xy, b, eos: the prompt [a, x] shares only [a] with it (2 tokens with prompt+rejected),
+  // so TRL 1.16 keeps the prompt [a] and both completions start after it: [xy, b, eos] and [x, z, z, eos].
+  EXPECT_EQ(pairs[0].prompt_ids, bytes("a"));
+  EXPECT_EQ(pairs[0].chosen_ids, (Ids{FakeTokenizer::kXy, 'b', FakeTokenizer::kEos}));
+  EXPECT_EQ(pairs[0].rejected_ids, (Ids{'x', 'z', 'z', FakeTokenizer::kEos}));
   EXPECT_EQ(pairs[1].chosen_ids, (Ids{'c', FakeTokenizer::kEos}));
   EXPECT_THAT(log, ::testing::HasSubstr("2 of 3 preference pairs: the tokenized prompt is not a prefix of the "
                                         "tokenized prompt+completion (first at d.jsonl:1)"));

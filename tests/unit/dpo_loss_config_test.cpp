@@ -164,7 +164,6 @@ TEST(DpoLossConfig, NeedsFollowTheLossTypes) {
   rpo.use_weighting = true;
   const trl::dpo::DpoLossNeeds needs = trl::dpo::dpo_loss_needs(rpo);
   EXPECT_TRUE(needs.sft);
-  EXPECT_FALSE(needs.reference);
   EXPECT_TRUE(needs.wpo_weights);
 }
 

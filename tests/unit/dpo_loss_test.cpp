@@ -120,7 +120,7 @@ CaseRun run_case(const json& c, at::ScalarType dtype) {
   const DpoLossConfig config = config_of(c.at("config"));
   CaseRun run;
   run.policy_logits = batch.policy_logits.clone().set_requires_grad(true);
-  const DpoTokenInputs tokens = token_inputs(batch, run.policy_logits, !config.reference_free);
+  const DpoTokenInputs tokens = token_inputs(batch, run.policy_logits, /*with_reference=*/true);
   run.result = trl::dpo::dpo_loss(trl::dpo::dpo_loss_inputs(tokens, config), config);
   run.result.loss.backward();
   return run;
@@ -190,7 +190,8 @@ TEST(DpoLossGolden, GradientWrtSequenceLogpsMatchesTrl) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     const Batch batch = load_batch(c.at("batch"), at::kDouble);
     const DpoLossConfig config = config_of(c.at("config"));
-    DpoLossInputs in = trl::dpo::dpo_loss_inputs(token_inputs(batch, batch.policy_logits, !config.reference_free), config);
+    DpoLossInputs in =
+        trl::dpo::dpo_loss_inputs(token_inputs(batch, batch.policy_logits, /*with_reference=*/true), config);
     in.chosen_logps = in.chosen_logps.detach().set_requires_grad(true);
     in.rejected_logps = in.rejected_logps.detach().set_requires_grad(true);
     if (in.sft_chosen_logps.defined()) in.sft_chosen_logps = in.sft_chosen_logps.detach();
@@ -309,26 +310,43 @@ TEST(DpoLoss, RpoAlphaIsAnSftTermWithThatWeight) {
   EXPECT_DOUBLE_EQ(trl::dpo::dpo_loss(in, with_losses({DpoLossType::sft})).loss.item<double>(), 1.35);
 }
 
-TEST(DpoLoss, ReferenceFreeTakesReferenceLogpsAsZero) {
+// Legacy reference_free (spec §1.9): the loss is the loss with reference log-probs 0 (for every loss type,
+// the gradient too), while rewards/* are beta x (policy - reference) with the real reference, as TRL's
+// legacy trainer logged them.
+TEST(DpoLoss, ReferenceFreeZeroesTheReferenceInTheLossOnly) {
   const DpoLossInputs in = random_inputs(4, at::kDouble, 10);
   DpoLossInputs zero_ref = in;
   zero_ref.ref_chosen_logps = at::zeros_like(in.ref_chosen_logps);
   zero_ref.ref_rejected_logps = at::zeros_like(in.ref_rejected_logps);
-  DpoLossInputs no_ref = in;
-  no_ref.ref_chosen_logps = at::Tensor();
-  no_ref.ref_rejected_logps = at::Tensor();
-  DpoLossConfig config = with_losses({DpoLossType::sigmoid, DpoLossType::apo_zero, DpoLossType::aot});
-  const double expected = trl::dpo::dpo_loss(zero_ref, config).loss.item<double>();
+  DpoLossConfig config = with_losses({DpoLossType::sigmoid, DpoLossType::apo_zero, DpoLossType::aot,
+                                      DpoLossType::bco_pair, DpoLossType::nca_pair, DpoLossType::discopop});
+  const DpoLossResult zero = trl::dpo::dpo_loss(zero_ref, config);
+  const DpoLossResult with_reference = trl::dpo::dpo_loss(in, config);
   config.reference_free = true;
-  const DpoLossResult result = trl::dpo::dpo_loss(no_ref, config);
-  EXPECT_DOUBLE_EQ(result.loss.item<double>(), expected);
-  EXPECT_TRUE(at::equal(result.chosen_rewards, 0.1 * in.chosen_logps.detach()));
+  const DpoLossResult result = trl::dpo::dpo_loss(in, config);
+  EXPECT_DOUBLE_EQ(result.loss.item<double>(), zero.loss.item<double>());
+  EXPECT_NE(result.loss.item<double>(), with_reference.loss.item<double>()) << "the reference must matter here";
+  EXPECT_TRUE(at::equal(result.chosen_rewards, with_reference.chosen_rewards));
+  EXPECT_TRUE(at::equal(result.rejected_rewards, with_reference.rejected_rewards));
+  EXPECT_TRUE(at::allclose(result.chosen_rewards, 0.1 * (in.chosen_logps - in.ref_chosen_logps).detach()));
+  EXPECT_FALSE(at::allclose(result.chosen_rewards, 0.1 * in.chosen_logps.detach()));
+  const auto metrics = result.metrics();
+  const auto want = with_reference.metrics();
+  for (size_t i = 0; i < metrics.size(); ++i)
+    EXPECT_TRUE(at::equal(metrics[i].second, want[i].second)) << metrics[i].first;
 }
 
-TEST(DpoLoss, ReferenceFreeRefusesReferenceLogps) {
+TEST(DpoLoss, ReferenceFreeStillNeedsTheReferenceLogps) {
   DpoLossConfig config;
   config.reference_free = true;
-  EXPECT_THROW(trl::dpo::dpo_loss(random_inputs(2, at::kDouble, 11), config), trl::InternalError);
+  DpoLossInputs in = random_inputs(2, at::kDouble, 11);
+  in.ref_chosen_logps = at::Tensor();
+  try {
+    trl::dpo::dpo_loss(in, config);
+    FAIL() << "no exception";
+  } catch (const trl::InternalError& e) {
+    EXPECT_NE(std::string(e.what()).find("ref_chosen_logps"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DpoLoss, MissingRequiredInputIsABugNamingTheField) {

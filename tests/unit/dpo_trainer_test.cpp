@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
@@ -116,6 +117,26 @@ TEST_F(DpoTrainerTest, FirstStepSigmoidLossIsLn2) {
   const nlohmann::json m = metrics.means();
   EXPECT_EQ(m["rewards/accuracies"].get<double>(), 0.0);  // strict inequality at initialisation
   EXPECT_NEAR(m["rewards/margins"].get<double>(), 0.0, 1e-6);
+}
+
+// Legacy reference_free (§1.9), as TRL's legacy trainer: the loss reads the reference as 0, so at
+// initialisation it is −logσ(β(π_c − π_r)) rather than ln 2, while rewards/* use the (loaded) reference and
+// are exactly 0 there (policy == reference).
+TEST_F(DpoTrainerTest, ReferenceFreeLossIgnoresTheReferenceButRewardsUseIt) {
+  DpoHarness h(dir_, {{"beta", 0.1}, {"reference_free", true}}, data_);
+  h.trainer->prepare(*h.ctx);
+  ASSERT_NE(h.trainer->ref_model(), nullptr) << "the reference model is loaded for the rewards";
+  trl::Metrics metrics;
+  const double loss = h.trainer->compute_loss(*h.ctx, 0, metrics).item<double>();
+  const nlohmann::json m = metrics.means();
+  for (const char* name : {"rewards/chosen", "rewards/rejected", "rewards/margins"})
+    EXPECT_NEAR(m[name].get<double>(), 0.0, 1e-6) << name;
+  EXPECT_EQ(m["rewards/accuracies"].get<double>(), 0.0);
+  // The loss from the logged policy log-probs (one batch: means of per-row values are those of the batch).
+  const double margin = 0.1 * (m["logps/chosen"].get<double>() - m["logps/rejected"].get<double>());
+  EXPECT_GT(std::fabs(loss - std::log(2.0)), 1e-3) << "the loss must not see the reference";
+  // −logσ is convex, so the mean over pairs is at least −logσ of the mean margin.
+  EXPECT_GE(loss + 1e-6, std::log1p(std::exp(-margin)));
 }
 
 TEST_F(DpoTrainerTest, GradientAccumulationScalesTheLoss) {
@@ -240,6 +261,38 @@ TEST_F(DpoTrainerTest, EveryLossTypeTrains) {
     for (size_t i = 0; i < after.size(); ++i)
       EXPECT_FALSE(at::equal(after[i].second, before[i])) << type << ": " << after[i].first << " did not change";
   }
+}
+
+// bf16=True (transformers' autocast mixed precision, train/autocast_scope.h): eight DPO steps at a learning rate
+// that moves the loss track the float32 run's losses within bfloat16's precision (8-bit mantissa: 2^-8 relative
+// per rounding; 0.03 absolute on losses near ln 2 after eight updates), without being equal to them (autocast
+// ran), and the weights stay float32. Seed 11 (DpoHarness), one thread.
+TEST_F(DpoTrainerTest, Bf16AutocastTracksFloat32Losses) {
+  auto losses = [&](bool bf16) {
+    const fs::path dir = dir_ / (bf16 ? "bf16" : "fp32");
+    DpoHarness h(dir, {{"bf16", bf16}, {"max_steps", 8}, {"learning_rate", 5e-3}, {"save_steps", 0},
+                       {"logging_steps", 1}, {"report_to", "none"}}, data_);
+    trl::TrainingLoop loop(*h.ctx, *h.trainer, {});
+    EXPECT_EQ(loop.run().global_step, 8);
+    for (const auto& [name, w] : h.model->named_parameters()) EXPECT_EQ(w.scalar_type(), at::kFloat) << name;
+    std::vector<double> out;
+    std::ifstream in(dir / "out" / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const nlohmann::json entry = nlohmann::json::parse(line);
+      if (entry.contains("loss")) out.push_back(entry["loss"].get<double>());
+    }
+    return out;
+  };
+  const std::vector<double> fp32 = losses(false), bf16 = losses(true);
+  ASSERT_EQ(fp32.size(), 8u);
+  ASSERT_EQ(bf16.size(), 8u);
+  EXPECT_LT(fp32.back(), fp32.front() - 0.05) << "the run must move for the comparison to mean anything";
+  bool differs = false;
+  for (size_t i = 0; i < fp32.size(); ++i) {
+    EXPECT_NEAR(bf16[i], fp32[i], 0.03) << "step " << i + 1;
+    differs = differs || bf16[i] != fp32[i];
+  }
+  EXPECT_TRUE(differs) << "bf16 gave float32's losses bit for bit: autocast did not run";
 }
 
 // §5 item 4: an explicit ref_model stays bit-identical after training.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 
 #include "gfpo_selection.h"
 #include "grpo_advantages.h"
@@ -181,6 +182,41 @@ TEST(GfpoSelection, FilterReceivesTheTrueGroups) {
   }
   // Scores 0..3 keep local indices 3 and 2 of each group: global k*4 + {3, 2}.
   EXPECT_EQ(selection.kept_rows, (std::vector<int64_t>{3, 2, 7, 6, 11, 10}));
+}
+
+// TRL calls group_filter_func once per batch with every group: a filter that overrides score_groups gets
+// exactly one call, with the prompts as written and the conversational flag.
+class BatchFilter : public trl::GroupFilter {
+ public:
+  std::vector<size_t> calls;  // groups per call
+  std::vector<trl::CompletionGroup> groups;
+  std::vector<double> score(const trl::CompletionGroup&) override { throw std::logic_error("per-group call"); }
+  trl::GroupScores score_groups(const std::vector<trl::CompletionGroup>& all, int64_t) override {
+    calls.push_back(all.size());
+    groups = all;
+    trl::GroupScores out;
+    for (size_t k = 0; k < all.size(); ++k) {
+      out.scores.push_back({0.0, 1.0, 2.0, 3.0});
+      out.keep_counts.push_back(k == 0 ? 3 : 2);
+    }
+    return out;
+  }
+};
+
+TEST(GfpoSelection, FilterIsAskedOnceForTheWholeBatch) {
+  trl::RewardInput input = batch_of(3, 4);
+  input.conversational = true;
+  for (size_t i = 0; i < input.prompts.size(); ++i)
+    input.prompt_values.push_back(nlohmann::json::array({{{"role", "user"}, {"content", input.prompts[i]}}}));
+  BatchFilter filter;
+  const auto selection =
+      trl::gfpo::run_group_filter(filter, trl::gfpo::make_groups(input, at::zeros({12}, at::kDouble), 4), 2);
+  EXPECT_EQ(filter.calls, (std::vector<size_t>{3}));
+  ASSERT_EQ(filter.groups.size(), 3u);
+  EXPECT_TRUE(filter.groups[2].conversational);
+  EXPECT_EQ(filter.groups[2].prompt_value, input.prompt_values[8]);
+  EXPECT_EQ(selection.group_sizes, (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_EQ(selection.kept_rows, (std::vector<int64_t>{3, 2, 1, 7, 6, 11, 10}));
 }
 
 TEST(GfpoSelection, LengthsCanComeFromTheMask) {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <ATen/core/grad_mode.h>
+
 #include "gfpo_trainer_test_support.h"
 #include "trl/sdk/model/causal_lm.h"
 

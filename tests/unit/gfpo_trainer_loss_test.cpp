@@ -3,6 +3,8 @@
 // completions log and exact resume from a checkpoint taken in the middle of a generation batch.
 #include <fstream>
 
+#include <ATen/core/grad_mode.h>
+
 #include "gfpo_trainer_test_support.h"
 #include "trl/sdk/model/causal_lm.h"
 

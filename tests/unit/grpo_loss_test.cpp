@@ -49,10 +49,11 @@ at::Tensor tensor_of(const nlohmann::json& value) {
 GrpoLossConfig config_of(const nlohmann::json& c) {
   GrpoLossConfig config;
   const std::string loss = c.at("loss_type");
-  config.loss_type = loss == "grpo" ? LossType::grpo
-                     : loss == "bnpo" ? LossType::bnpo
-                     : loss == "dr_grpo" ? LossType::dr_grpo
-                                         : LossType::dapo;
+  bool known = false;
+  for (LossType type : {LossType::grpo, LossType::bnpo, LossType::dr_grpo, LossType::dapo, LossType::cispo,
+                        LossType::sapo, LossType::luspo, LossType::vespo})
+    if (loss == trl::gfpo::to_string(type)) config.loss_type = type, known = true;
+  EXPECT_TRUE(known) << loss;
   config.importance_sampling_level =
       c.at("importance_sampling_level") == "sequence" ? ImportanceSamplingLevel::sequence : ImportanceSamplingLevel::token;
   config.epsilon_low = c.at("epsilon");
@@ -64,31 +65,46 @@ GrpoLossConfig config_of(const nlohmann::json& c) {
   if (!c.at("off_policy_mask_threshold").is_null())
     config.off_policy_mask_threshold = c.at("off_policy_mask_threshold").get<double>();
   config.max_completion_length = c.at("max_completion_length");
+  // Keys of the TRL 1.16 loss types and the entropy bonus; GRPOConfig's defaults where a case omits them.
+  config.sapo_temperature_pos = c.value("sapo_temperature_pos", 1.0);
+  config.sapo_temperature_neg = c.value("sapo_temperature_neg", 1.05);
+  config.vespo_k_pos = c.value("vespo_k_pos", 2.0);
+  config.vespo_lambda_pos = c.value("vespo_lambda_pos", 3.0);
+  config.vespo_k_neg = c.value("vespo_k_neg", 3.0);
+  config.vespo_lambda_neg = c.value("vespo_lambda_neg", 2.0);
+  config.entropy_bonus = c.value("entropy_coef", 0.0) != 0.0;
   return config;
 }
 
 bool close(double got, double want) { return std::fabs(got - want) <= kAtol + kRtol * std::fabs(want); }
 
-// Every loss_type x {token, sequence} x {no delta, delta 1.25} with beta 0.04, GA 2, N 40 over 2 processes;
-// then beta 0, no old log-probs, KL bias correction (token, sequence), top-entropy masking (token,
+// Every clipped loss_type x {token, sequence} x {no delta, delta 1.25} with beta 0.04, GA 2, N 40 over 2
+// processes; then beta 0, no old log-probs, KL bias correction (token, sequence), top-entropy masking (token,
 // sequence), the off-policy mask, delta below 1 - eps (B1), rows with an empty mask, N = 0 (clamped), and
-// an all-masked batch.
+// an all-masked batch. Then TRL 1.16's cispo, sapo, luspo and vespo at token and sequence level (GA 2, N 40,
+// 2 processes), with their parameters, beta 0, delta (ignored by cispo), the off-policy and top-entropy
+// masks, an empty row, no old log-probs; and the entropy bonus (entropy_coef, also negative) with dapo,
+// grpo + top-entropy mask, cispo at sequence level and an all-masked luspo batch, where the gradient with
+// respect to the entropies is checked too.
 TEST(GrpoLoss, MatchesTrlOnGoldenCases) {
   const auto& cases = golden().at("loss");
-  ASSERT_EQ(cases.size(), 28u);
+  ASSERT_EQ(cases.size(), 46u);
   for (const auto& c : cases) {
     const std::string name = c.at("name");
+    const bool bonus = c.at("config").value("entropy_coef", 0.0) != 0.0;
     const at::Tensor logps = tensor_of(c.at("logps")).requires_grad_(true);
+    const at::Tensor entropies = tensor_of(c.at("entropies")).requires_grad_(bonus);
     GrpoLossInputs in;
     in.logps = logps;
     if (c.at("use_old_logps").get<bool>()) in.old_logps = tensor_of(c.at("old_logps"));
     in.ref_logps = tensor_of(c.at("ref_logps"));
     in.advantages = tensor_of(c.at("advantages"));
     in.completion_mask = tensor_of(c.at("completion_mask"));
-    in.entropies = tensor_of(c.at("entropies"));
+    in.entropies = entropies;
     in.num_items_in_batch = c.at("num_items_in_batch");
     in.gradient_accumulation_steps = c.at("gradient_accumulation_steps");
     in.num_processes = c.at("num_processes");
+    in.entropy_coef = c.at("config").value("entropy_coef", 0.0);
     const trl::gfpo::GrpoLossOutput out = trl::gfpo::grpo_loss(config_of(c.at("config")), in);
 
     ASSERT_EQ(out.loss.dim(), 0) << name;
@@ -97,6 +113,10 @@ TEST(GrpoLoss, MatchesTrlOnGoldenCases) {
     out.loss.backward();
     EXPECT_TRUE(at::allclose(logps.grad(), tensor_of(c.at("grad")), kRtol, kAtol))
         << name << ": grad\n" << logps.grad() << "\n" << tensor_of(c.at("grad"));
+    if (bonus) {
+      EXPECT_TRUE(at::allclose(entropies.grad(), tensor_of(c.at("grad_entropies")), kRtol, kAtol))
+          << name << ": grad of the entropies\n" << entropies.grad() << "\n" << tensor_of(c.at("grad_entropies"));
+    }
 
     const auto& want = c.at("metrics");
     ASSERT_EQ(out.metrics.size(), want.size()) << name;
@@ -158,6 +178,58 @@ TEST(GrpoLoss, Float32AgreesWithGolden) {
   const auto out = trl::gfpo::grpo_loss(config_of(c.at("config")), in);
   EXPECT_EQ(out.loss.scalar_type(), at::kFloat);
   EXPECT_NEAR(out.loss.item<float>(), c.at("loss").get<double>(), 1e-6);
+}
+
+// TRL 1.16: the bonus subtracts entropy_coef x the token-mean entropy / GA from the loss of any loss type,
+// leaves policy_loss alone, and its gradient w.r.t. each unmasked token's entropy is -coef / (tokens x GA).
+TEST(GrpoLoss, EntropyBonusSubtractsCoefTimesMeanEntropy) {
+  at::manual_seed(3);
+  const at::Tensor logps = -at::rand({3, 4}, at::kDouble) * 2;
+  const at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0}, at::kDouble).view({3, 4});
+  const at::Tensor entropy_values = at::rand({3, 4}, at::kDouble) * 3;
+  const double mean_entropy = ((entropy_values * mask).sum() / mask.sum()).item<double>();  // over 7 tokens
+  for (LossType type : {LossType::grpo, LossType::dapo, LossType::cispo, LossType::sapo, LossType::luspo,
+                        LossType::vespo}) {
+    GrpoLossConfig config;
+    config.loss_type = type;
+    GrpoLossInputs in;
+    in.logps = logps.clone().requires_grad_(true);
+    in.old_logps = logps - 0.1;
+    in.advantages = at::tensor({0.5, -1.0, 2.0}, at::kDouble);
+    in.completion_mask = mask;
+    in.entropies = entropy_values.clone().requires_grad_(true);
+    in.num_items_in_batch = 7.0;
+    in.gradient_accumulation_steps = 2;
+    const auto without = trl::gfpo::grpo_loss(config, in);
+    config.entropy_bonus = true;
+    in.entropy_coef = 0.25;
+    const auto with = trl::gfpo::grpo_loss(config, in);
+    const std::string name = trl::gfpo::to_string(type);
+    EXPECT_NEAR(with.loss.item<double>(), without.loss.item<double>() - 0.25 * mean_entropy / 2, 1e-12) << name;
+    EXPECT_DOUBLE_EQ(with.policy_loss.item<double>(), without.policy_loss.item<double>()) << name;
+    EXPECT_EQ(with.metrics.front().first, "policy_loss") << name;
+    EXPECT_NEAR(with.entropy_sum.item<double>(), mean_entropy * 7, 1e-12) << name;
+    EXPECT_DOUBLE_EQ(with.entropy_tokens.item<double>(), 7.0) << name;
+    with.loss.backward();
+    EXPECT_TRUE(at::allclose(in.entropies.grad(), -0.25 / (7 * 2) * mask, 1e-12, 1e-15)) << name;
+  }
+}
+
+// VESPO's gamma weight (TRL get_gamma_weights) is 1 at w = 1 and phi(w) = e^lambda w^k e^(-lambda w) elsewhere;
+// w is the exp of the *summed* log-ratio of the sequence, clamped to [1e-8, e^20].
+TEST(GrpoLoss, VespoGammaWeights) {
+  const at::Tensor mask = at::tensor({1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0}, at::kDouble).view({3, 4});
+  const at::Tensor log_ratio = at::tensor({0.0, 0.0, 0.0, 5.0, 0.1, 0.2, -0.1, 0.3, -30.0, 0.0, 9.0, 9.0},
+                                          at::kDouble).view({3, 4});
+  const at::Tensor A = at::tensor({1.0, -1.0, 1.0}, at::kDouble).view({3, 1});
+  const at::Tensor phi = trl::gfpo::vespo_gamma_weights(A, log_ratio, mask, 2.0, 3.0, 3.0, 2.0);
+  ASSERT_EQ(phi.sizes(), (at::IntArrayRef{3, 1}));
+  EXPECT_DOUBLE_EQ(phi[0][0].item<double>(), 1.0);  // the masked 5.0 does not count
+  const double w = std::exp(0.5);                   // row 1: A < 0, k = 3, lambda = 2
+  EXPECT_NEAR(phi[1][0].item<double>(), std::exp(2.0) * std::pow(w, 3.0) * std::exp(-2.0 * w), 1e-12);
+  const double tiny = 1e-8;                         // row 2: clamped at log(1e-8) (each token at -20 first)
+  EXPECT_NEAR(phi[2][0].item<double>(), std::exp(3.0) * tiny * tiny * std::exp(-3.0 * tiny), 1e-25);
+  EXPECT_FALSE(phi.requires_grad());
 }
 
 // spec §5 item 18, TRL's TestGetHighEntropyMask cases (threshold = the quantile q passed by TRL's helper).

@@ -47,10 +47,28 @@ TEST(GrpoParams, DefaultsAreTheGfpoBaseOnes) {
   EXPECT_EQ(c.multi_objective_aggregation, trl::gfpo::MultiObjectiveAggregation::sum_then_normalize);
   EXPECT_EQ(c.reward_weights, std::vector<double>{1.0});
   EXPECT_DOUBLE_EQ(c.top_entropy_quantile, 1.0);
-  EXPECT_FALSE(c.use_bias_correction_kl);
+  EXPECT_TRUE(c.use_bias_correction_kl);  // TRL 1.16 (docs/parity.md, case 4)
   EXPECT_FALSE(c.off_policy_mask_threshold.has_value());
   EXPECT_FALSE(c.log_completions);
+  EXPECT_FALSE(c.log_completion_ids);
   EXPECT_FALSE(c.num_remains_in_group.has_value());
+  // TRL 1.16's GRPOConfig defaults for the other loss types, the entropy bonus and TR-DPO.
+  EXPECT_DOUBLE_EQ(c.sapo_temperature_neg, 1.05);
+  EXPECT_DOUBLE_EQ(c.sapo_temperature_pos, 1.0);
+  EXPECT_DOUBLE_EQ(c.vespo_k_pos, 2.0);
+  EXPECT_DOUBLE_EQ(c.vespo_lambda_pos, 3.0);
+  EXPECT_DOUBLE_EQ(c.vespo_k_neg, 3.0);
+  EXPECT_DOUBLE_EQ(c.vespo_lambda_neg, 2.0);
+  EXPECT_DOUBLE_EQ(c.entropy_coef, 0.0);
+  EXPECT_FALSE(c.use_adaptive_entropy);
+  EXPECT_DOUBLE_EQ(c.entropy_coef_min, 0.0);
+  EXPECT_DOUBLE_EQ(c.entropy_coef_max, 1.0);
+  EXPECT_DOUBLE_EQ(c.entropy_coef_delta, 0.005);
+  EXPECT_DOUBLE_EQ(c.entropy_target, 0.2);
+  EXPECT_FALSE(c.entropy_bonus());
+  EXPECT_FALSE(c.sync_ref_model);
+  EXPECT_DOUBLE_EQ(c.ref_model_mixup_alpha, 0.6);
+  EXPECT_EQ(c.ref_model_sync_steps, 512);
   EXPECT_TRUE(c.warnings.empty());
 }
 
@@ -77,8 +95,79 @@ TEST(GrpoParams, ScaleRewardsRefusesOtherValues) {
 }
 
 TEST(GrpoParams, LossTypeIsChecked) {
-  EXPECT_EQ(error_of({{"loss_type", "cispo"}}),
-            "run.json: args: loss_type: expected one of: grpo, bnpo, dr_grpo, dapo; got \"cispo\"");
+  EXPECT_EQ(error_of({{"loss_type", "gspo"}}),
+            "run.json: args: loss_type: expected one of: grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo, vespo; got "
+            "\"gspo\" (did you mean \"grpo\"?)");
+}
+
+TEST(GrpoParams, EveryTrlLossTypeIsAccepted) {
+  for (const auto type : {trl::gfpo::LossType::grpo, trl::gfpo::LossType::bnpo, trl::gfpo::LossType::dr_grpo,
+                          trl::gfpo::LossType::dapo, trl::gfpo::LossType::cispo, trl::gfpo::LossType::sapo,
+                          trl::gfpo::LossType::luspo, trl::gfpo::LossType::vespo})
+    EXPECT_EQ(resolve({{"loss_type", trl::gfpo::to_string(type)}, {"importance_sampling_level",
+                       type == trl::gfpo::LossType::luspo ? "sequence" : "token"}}).loss_type, type);
+}
+
+TEST(GrpoParams, LossTypeParametersAreRead) {
+  const GrpoConfig c = resolve({{"loss_type", "sapo"}, {"sapo_temperature_neg", 2.0}, {"sapo_temperature_pos", 0.5},
+                                {"vespo_k_pos", 1.0}, {"vespo_lambda_pos", 4.0}, {"vespo_k_neg", 5.0},
+                                {"vespo_lambda_neg", 0.0}});
+  EXPECT_DOUBLE_EQ(c.sapo_temperature_neg, 2.0);
+  EXPECT_DOUBLE_EQ(c.sapo_temperature_pos, 0.5);
+  EXPECT_DOUBLE_EQ(c.vespo_k_pos, 1.0);
+  EXPECT_DOUBLE_EQ(c.vespo_lambda_pos, 4.0);
+  EXPECT_DOUBLE_EQ(c.vespo_k_neg, 5.0);
+  EXPECT_DOUBLE_EQ(c.vespo_lambda_neg, 0.0);
+}
+
+// sapo divides by its temperatures; vespo's k and lambda are exponent and decay (TRL clamps lambda to 1e-4).
+TEST(GrpoParams, LossTypeParametersOutOfRangeNameTheKey) {
+  EXPECT_EQ(error_of({{"sapo_temperature_neg", 0.0}}),
+            "run.json: args: sapo_temperature_neg: expected a number > 0, got 0.0");
+  EXPECT_EQ(error_of({{"sapo_temperature_pos", -1.0}}),
+            "run.json: args: sapo_temperature_pos: expected a number > 0, got -1.0");
+  EXPECT_EQ(error_of({{"vespo_k_pos", -0.5}}), "run.json: args: vespo_k_pos: expected a number >= 0, got -0.5");
+  EXPECT_EQ(error_of({{"vespo_lambda_neg", "2"}}).rfind("run.json: args: vespo_lambda_neg:", 0), 0u);
+}
+
+TEST(GrpoParams, EntropyBonusSettings) {
+  const GrpoConfig c = resolve({{"entropy_coef", 0.01}});
+  EXPECT_TRUE(c.entropy_bonus());
+  EXPECT_FALSE(c.use_adaptive_entropy);
+  // Adaptive control turns the bonus on even from a coefficient of 0 (TRL: it can grow from there).
+  const GrpoConfig a = resolve({{"use_adaptive_entropy", true}, {"entropy_coef_min", 0.001}, {"entropy_coef_max", 0.5},
+                                {"entropy_coef_delta", 0.01}, {"entropy_target", 1.5}});
+  EXPECT_TRUE(a.entropy_bonus());
+  EXPECT_DOUBLE_EQ(a.entropy_coef_min, 0.001);
+  EXPECT_DOUBLE_EQ(a.entropy_coef_max, 0.5);
+  EXPECT_DOUBLE_EQ(a.entropy_coef_delta, 0.01);
+  EXPECT_DOUBLE_EQ(a.entropy_target, 1.5);
+  EXPECT_TRUE(resolve({{"entropy_coef", -0.01}}).entropy_bonus());  // TRL allows a penalty too
+}
+
+TEST(GrpoParams, EntropyBonusBadValuesNameTheKey) {
+  EXPECT_EQ(error_of({{"entropy_coef_min", 0.6}, {"entropy_coef_max", 0.5}}),
+            "run.json: args: entropy_coef_min: must be <= entropy_coef_max (0.500000), got 0.600000");
+  EXPECT_EQ(error_of({{"entropy_coef_delta", -0.1}}),
+            "run.json: args: entropy_coef_delta: expected a number >= 0, got -0.1");
+  EXPECT_EQ(error_of({{"entropy_target", -1}}), "run.json: args: entropy_target: expected a number >= 0, got -1");
+  EXPECT_EQ(error_of({{"use_adaptive_entropy", "yes"}}).rfind("run.json: args: use_adaptive_entropy:", 0), 0u);
+}
+
+// TRL's GRPOTrainer raises for sync_ref_model with beta == 0: no reference model is loaded then.
+TEST(GrpoParams, SyncRefModelNeedsBeta) {
+  EXPECT_EQ(error_of({{"sync_ref_model", true}}),
+            "run.json: args: sync_ref_model: is true while beta is 0: the reference model is not used (nor loaded) "
+            "without the KL term, so there is nothing to synchronize; set sync_ref_model to false or beta to a "
+            "non-zero value");
+  const GrpoConfig c = resolve({{"sync_ref_model", true}, {"beta", 0.04}, {"ref_model_mixup_alpha", 0.9},
+                                {"ref_model_sync_steps", 3}});
+  EXPECT_TRUE(c.sync_ref_model);
+  EXPECT_DOUBLE_EQ(c.ref_model_mixup_alpha, 0.9);
+  EXPECT_EQ(c.ref_model_sync_steps, 3);
+  EXPECT_EQ(error_of({{"ref_model_mixup_alpha", 1.5}}).rfind("run.json: args: ref_model_mixup_alpha:", 0), 0u);
+  EXPECT_EQ(error_of({{"ref_model_sync_steps", 0}}),
+            "run.json: args: ref_model_sync_steps: expected a number >= 1, got 0");
 }
 
 TEST(GrpoParams, StepsPerGenerationDefaultsToGradientAccumulation) {
@@ -190,6 +279,20 @@ TEST(GrpoParams, SequenceLevelWithTokenSumLossesWarns) {
     EXPECT_NE(c.warnings[0].find("weights each sequence by its completion length"), std::string::npos);
   }
   EXPECT_TRUE(resolve({{"importance_sampling_level", "sequence"}, {"loss_type", "grpo"}}).warnings.empty());
+  EXPECT_EQ(resolve({{"importance_sampling_level", "sequence"}, {"loss_type", "cispo"}}).warnings.size(), 1u);
+  EXPECT_TRUE(resolve({{"importance_sampling_level", "sequence"}, {"loss_type", "sapo"}}).warnings.empty());
+}
+
+// TRL's init warnings for luspo at token level and vespo at sequence level.
+TEST(GrpoParams, LuspoAndVespoLevelsWarn) {
+  const GrpoConfig luspo = resolve({{"loss_type", "luspo"}});
+  ASSERT_EQ(luspo.warnings.size(), 1u);
+  EXPECT_NE(luspo.warnings[0].find("`importance_sampling_level` should be set to `'sequence'`"), std::string::npos);
+  EXPECT_TRUE(resolve({{"loss_type", "luspo"}, {"importance_sampling_level", "sequence"}}).warnings.empty());
+  const GrpoConfig vespo = resolve({{"loss_type", "vespo"}, {"importance_sampling_level", "sequence"}});
+  ASSERT_EQ(vespo.warnings.size(), 1u);
+  EXPECT_NE(vespo.warnings[0].find("VESPO computes sequence-level importance weights internally"), std::string::npos);
+  EXPECT_TRUE(resolve({{"loss_type", "vespo"}}).warnings.empty());
 }
 
 TEST(GrpoParams, DeltaBelowTheUpperClipWarns) {

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
 
 namespace {
@@ -64,6 +66,17 @@ at::Tensor left_padded(int64_t B, int64_t L, std::initializer_list<int64_t> pad)
 
 TEST_F(AttentionTest, SlicedPathMatchesEagerWithGroupsAndPadding) {
   const int64_t B = 3, Nq = 4, Nkv = 2, T = 64, D = 16;  // G·T·L = 8192 scores per slice: sliced
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 5, 63}), 0, T, at::kFloat);
+  expect_same_as_eager(q, k, v, mask, 1e-5);
+}
+
+// The device-generic path a CUDA tensor takes (core/kernel_dispatch.h), forced on the CPU at a size where
+// float32 would go per slice: the same outputs and gradients as eager attention.
+TEST_F(AttentionTest, GenericPathMatchesEagerWhereSlicedWouldRun) {
+  const trl::ScopedGenericKernels generic;
+  ASSERT_FALSE(trl::use_cpu_kernels(c10::Device(c10::kCPU)));
+  const int64_t B = 3, Nq = 4, Nkv = 2, T = 64, D = 16;
   const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
   const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 5, 63}), 0, T, at::kFloat);
   expect_same_as_eager(q, k, v, mask, 1e-5);

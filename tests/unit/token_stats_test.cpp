@@ -65,13 +65,74 @@ TEST_F(TokenStats, GradientsEqualNaiveAutograd) {
       (logps * weights).sum().backward();
       return std::make_pair(hidden_.grad().clone(), model_->lm_head_weight().grad().clone());
     };
-    TokenStatsOptions options;
-    options.chunk_rows = 3;
-    options.temperature = temperature;
-    const auto [ours_h, ours_w] = grads_of(trl::token_stats(*model_, hidden_, labels_, options).logps);
     const auto [naive_h, naive_w] = grads_of(naive_logps(temperature));
-    EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, temperature " << temperature;
-    EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, temperature " << temperature;
+    for (int64_t keep_mb : {0, 256}) {  // logits recomputed in the backward pass, or probabilities kept
+      TokenStatsOptions options;
+      options.chunk_rows = 3;
+      options.temperature = temperature;
+      options.keep_probabilities_mb = keep_mb;
+      const auto [ours_h, ours_w] = grads_of(trl::token_stats(*model_, hidden_, labels_, options).logps);
+      EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, temperature " << temperature << ", keep " << keep_mb;
+      EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, temperature " << temperature << ", keep " << keep_mb;
+    }
+  }
+}
+
+TEST_F(TokenStats, SecondBackwardPassAfterKeptProbabilitiesIsTheSame) {
+  // The kept probabilities are used up by the first backward pass; with retain_graph a second one
+  // recomputes them and must give the same gradients.
+  const at::Tensor loss = trl::token_stats(*model_, hidden_, labels_).logps.sum();
+  loss.backward({}, /*retain_graph=*/true);
+  const at::Tensor first = hidden_.grad().clone();
+  hidden_.mutable_grad() = at::Tensor();
+  loss.backward();
+  EXPECT_TRUE(at::allclose(hidden_.grad(), first, 1e-12, 1e-12));
+}
+
+TEST_F(TokenStats, KeptProbabilitiesGiveTheSameValuesAndStatistics) {
+  TokenStatsOptions recompute, keep;
+  recompute.entropy = recompute.mean_logit = recompute.argmax_hit = recompute.log_sum_p2 = true;
+  recompute.temperature = 0.5;
+  recompute.chunk_rows = 2;
+  recompute.keep_probabilities_mb = 0;
+  keep = recompute;
+  keep.keep_probabilities_mb = 1;  // 8 rows x 64 doubles fit
+  const trl::TokenStats a = trl::token_stats(*model_, hidden_, labels_, recompute);
+  const trl::TokenStats b = trl::token_stats(*model_, hidden_, labels_, keep);
+  EXPECT_TRUE(at::allclose(a.logps, b.logps, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(a.entropy, b.entropy, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(a.mean_logit, b.mean_logit, 1e-12, 1e-12));
+  EXPECT_TRUE(at::equal(a.argmax_hit, b.argmax_hit));
+  EXPECT_TRUE(at::allclose(a.log_sum_p2, b.log_sum_p2, 1e-12, 1e-12));
+}
+
+// entropy_grad (GRPO's entropy bonus): the entropy's gradient, alone and together with the log-probs', equals
+// autograd through the naive -Σ p log p, for hidden states and lm_head, with and without temperature.
+TEST_F(TokenStats, EntropyGradientEqualsNaiveAutograd) {
+  for (double temperature : {1.0, 0.7}) {
+    const at::Tensor w_logps = at::randn({3, 5}, at::kDouble), w_entropy = at::randn({3, 5}, at::kDouble);
+    for (bool with_logps : {false, true}) {
+      auto grads_of = [&](const at::Tensor& logps, const at::Tensor& entropy) {
+        hidden_.mutable_grad() = at::Tensor();
+        model_->lm_head_weight().mutable_grad() = at::Tensor();
+        at::Tensor loss = (entropy * w_entropy).sum();
+        if (with_logps) loss = loss + (logps * w_logps).sum();
+        loss.backward();
+        return std::make_pair(hidden_.grad().clone(), model_->lm_head_weight().grad().clone());
+      };
+      TokenStatsOptions options;
+      options.entropy_grad = true;  // implies entropy
+      options.chunk_rows = 3;
+      options.temperature = temperature;
+      const trl::TokenStats s = trl::token_stats(*model_, hidden_, labels_, options);
+      ASSERT_TRUE(s.entropy.defined());
+      EXPECT_TRUE(s.entropy.requires_grad());
+      const auto [ours_h, ours_w] = grads_of(s.logps, s.entropy);
+      const at::Tensor logp = naive_logits(temperature).log_softmax(-1);
+      const auto [naive_h, naive_w] = grads_of(naive_logps(temperature), -(logp.exp() * logp).sum(-1) * keep());
+      EXPECT_TRUE(at::allclose(ours_h, naive_h, 1e-10, 1e-12)) << "hidden, T " << temperature << " " << with_logps;
+      EXPECT_TRUE(at::allclose(ours_w, naive_w, 1e-10, 1e-12)) << "lm_head, T " << temperature << " " << with_logps;
+    }
   }
 }
 
@@ -133,6 +194,9 @@ TEST_F(TokenStats, RefusesNonPositiveTemperatureAndNegativeChunks) {
   EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
   options = {};
   options.chunk_rows = -1;
+  EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
+  options = {};
+  options.keep_probabilities_mb = -1;
   EXPECT_THROW(trl::token_stats(*model_, hidden_, labels_, options), trl::ConfigError);
 }
 

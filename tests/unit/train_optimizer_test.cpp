@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <torch/optim/adamw.h>
 
+#include "core/kernel_dispatch.h"
 #include "model_test_support.h"
 #include "train/fused_adamw.h"
 #include "train/optimizer.h"
@@ -75,6 +77,30 @@ void expect_same_steps(bool amsgrad) {
 }
 
 TEST(FusedAdamW, MatchesLibTorchAdamW) { expect_same_steps(/*amsgrad=*/false); }
+
+// The device-generic path (LibTorch's ops, what a CUDA parameter takes: core/kernel_dispatch.h), forced on
+// the CPU, steps exactly as the fused loop does to float rounding.
+TEST(FusedAdamW, GenericPathMatchesTheFusedLoop) {
+  at::manual_seed(5);
+  const std::vector<at::Tensor> init = {at::randn({301, 257}), at::randn({257})};
+  std::vector<at::Tensor> fused_params = leaves(init), generic_params = leaves(init);
+  auto fused = two_groups<FusedAdamW>({fused_params[0]}, {fused_params[1]}, /*amsgrad=*/false);
+  auto generic = two_groups<FusedAdamW>({generic_params[0]}, {generic_params[1]}, /*amsgrad=*/false);
+  for (int step = 0; step < 3; ++step) {
+    for (size_t i = 0; i < init.size(); ++i) {
+      const at::Tensor grad = at::randn(init[i].sizes());
+      fused_params[i].mutable_grad() = grad.clone();
+      generic_params[i].mutable_grad() = grad.clone();
+    }
+    fused.step();
+    const trl::ScopedGenericKernels force;
+    generic.step();
+  }
+  for (size_t i = 0; i < init.size(); ++i) {
+    EXPECT_FALSE(at::equal(generic_params[i], init[i])) << "the parameter moved";
+    EXPECT_TRUE(at::allclose(generic_params[i], fused_params[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+}
 
 TEST(FusedAdamW, AmsgradTakesLibTorchsOps) { expect_same_steps(/*amsgrad=*/true); }
 

@@ -47,9 +47,20 @@ void Callback::on_evaluate(CallbackArgs&, const nlohmann::json&) {}
 void Callback::on_save(CallbackArgs&, const std::string&) {}
 
 RewardFunction::~RewardFunction() = default;
+std::string RewardFunction::metric_name() const { return {}; }
 
 GroupFilter::~GroupFilter() = default;
 int64_t GroupFilter::num_to_keep(const CompletionGroup&, int64_t num_remains_in_group) { return num_remains_in_group; }
+GroupScores GroupFilter::score_groups(const std::vector<CompletionGroup>& groups, int64_t num_remains_in_group) {
+  GroupScores out;
+  out.scores.reserve(groups.size());
+  out.keep_counts.reserve(groups.size());
+  for (const CompletionGroup& group : groups) {
+    out.keep_counts.push_back(num_to_keep(group, num_remains_in_group));
+    out.scores.push_back(score(group));
+  }
+  return out;
+}
 
 ComponentProvider::~ComponentProvider() = default;
 

@@ -33,8 +33,11 @@ std::string file_of(const std::string& source) {
   return colon == std::string::npos ? source : source.substr(0, colon);
 }
 
-bool starts_with(const std::vector<int64_t>& ids, const std::vector<int64_t>& prefix) {
-  return ids.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), ids.begin());
+// TRL's common_prefix_length: how many leading ids `a` and `b` share.
+size_t common_prefix_length(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin()).first -
+                             a.begin());
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -92,14 +95,16 @@ RowResult tokenize_row(const PreferenceRow& row, const Tokenizer& tokenizer, con
     prompt_chosen_ids = tokenizer.encode(row.prompt.text + chosen, true);
     prompt_rejected_ids = tokenizer.encode(row.prompt.text + rejected, true);
   }
-  // §1.3 item 4: split at len(prompt_ids) even when the prompt is not a token prefix (TRL only warns).
-  const std::vector<int64_t>& prompt_ids = out.pair.prompt_ids;
-  out.prompt_is_prefix = starts_with(prompt_chosen_ids, prompt_ids) && starts_with(prompt_rejected_ids, prompt_ids);
+  // §1.3 item 4 as TRL 1.16 does it (docs/parity.md): the completion starts where the tokenized prompt and
+  // prompt+completion diverge, min over chosen and rejected; the prompt keeps only that common prefix. (TRL
+  // 1.10.0.dev0, the spec's, cut after len(prompt_ids) tokens, so tokens merged across the boundary were lost.)
+  const size_t prompt_len = std::min(common_prefix_length(out.pair.prompt_ids, prompt_chosen_ids),
+                                     common_prefix_length(out.pair.prompt_ids, prompt_rejected_ids));
+  out.prompt_is_prefix = prompt_len == out.pair.prompt_ids.size();
   const auto tail = [&](const std::vector<int64_t>& ids) {
-    return ids.size() <= prompt_ids.size()
-               ? std::vector<int64_t>{}
-               : std::vector<int64_t>(ids.begin() + static_cast<std::ptrdiff_t>(prompt_ids.size()), ids.end());
+    return std::vector<int64_t>(ids.begin() + static_cast<std::ptrdiff_t>(prompt_len), ids.end());
   };
+  out.pair.prompt_ids.resize(prompt_len);
   out.pair.chosen_ids = tail(prompt_chosen_ids);
   out.pair.rejected_ids = tail(prompt_rejected_ids);
   out.pair.ref_chosen_logps = row.ref_chosen_logps;
@@ -168,8 +173,9 @@ std::vector<TokenizedPair> tokenize_preferences(const std::vector<PreferenceRow>
     log::warn(std::to_string(not_prefix) + " of " + std::to_string(rows.size()) +
               " preference pairs: the tokenized prompt is not a prefix of the tokenized prompt+completion (first at " +
               first_not_prefix->pair.source +
-              "); their completions were still split after len(prompt_ids) tokens, as TRL does. Tokens merging "
-              "across the prompt/completion boundary, whitespace or special tokens usually cause this.");
+              "); their completions start where the two diverge and that end of the prompt is left out, as TRL 1.16 "
+              "does. Tokens merging across the prompt/completion boundary, whitespace or special tokens usually "
+              "cause this.");
 
   // §1.3 item 5: under keep_start the collator would cut every completion token of such a pair.
   const bool drop_long_prompts = options.max_length && options.truncation_mode == TruncationMode::keep_start;

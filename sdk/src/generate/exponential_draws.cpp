@@ -13,6 +13,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/MT19937RNGEngine.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/equal.h>
+
+#include "core/kernel_dispatch.h"
 
 namespace trl {
 namespace {
@@ -58,11 +62,8 @@ void engine_words(at::mt19937_data_pod& data, uint32_t* out, int64_t count) {
   }
 }
 
-}  // namespace
-
-void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
-  TORCH_CHECK(out.is_cpu() && out.scalar_type() == at::kFloat && out.is_contiguous(),
-              "draw_exponential: expected a contiguous float32 CPU tensor");
+/// The bulk path: the engine's words in blocks, then 1.13's transformation of each pair.
+void bulk_draws(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
   const int64_t n = out.numel();
   words.resize(static_cast<size_t>(2 * n));
   {
@@ -82,6 +83,33 @@ void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uin
     const uint64_t u = (static_cast<uint64_t>(w[2 * i]) << 32) | w[2 * i + 1];
     const double x = static_cast<double>(u & kMantissa) * kScale;
     q[i] = static_cast<float>(-1.0 / 1.0 * std::log(1.0 - x));
+  }
+}
+
+}  // namespace
+
+bool bulk_draws_match_libtorch() {
+  // Checked once on 1000 draws (past the 624-word block) from twin generators: every LibTorch release whose
+  // CPU kernel is 1.13's takes the bulk path, any other (a vectorised kernel in a later release) its own.
+  static const bool same = [] {
+    at::Generator ours = at::make_generator<at::CPUGeneratorImpl>(20240611);
+    at::Generator theirs = at::make_generator<at::CPUGeneratorImpl>(20240611);
+    std::vector<uint32_t> words;
+    at::Tensor got = at::empty({1000}, at::kFloat);
+    bulk_draws(got, ours, words);
+    const at::Tensor expected = at::empty({1000}, at::kFloat).exponential_(1.0, theirs);
+    return at::equal(got, expected);
+  }();
+  return same;
+}
+
+void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
+  TORCH_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous(),
+              "draw_exponential: expected a contiguous float32 tensor");
+  if (use_cpu_kernels(out) && bulk_draws_match_libtorch()) {
+    bulk_draws(out, generator, words);
+  } else {
+    out.exponential_(1.0, generator);  // LibTorch's own kernel, on any device
   }
 }
 

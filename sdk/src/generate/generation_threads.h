@@ -22,7 +22,8 @@ namespace trl {
 /// another thread during generate() also runs on one thread.
 class ScopedGenerationThreads {
  public:
-  /// Switches to one thread each; does nothing when `active` is false (a model on a GPU).
+  /// Switches to one thread each; does nothing when `active` is false (a model on a GPU: the caller passes
+  /// use_cpu_kernels(device), core/kernel_dispatch.h).
   explicit ScopedGenerationThreads(bool active);
   ~ScopedGenerationThreads();
   ScopedGenerationThreads(const ScopedGenerationThreads&) = delete;

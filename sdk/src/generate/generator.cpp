@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/kernel_dispatch.h"
 #include "generation_threads.h"
 #include "token_sampler.h"
 #include "trl/sdk/error.h"
@@ -47,7 +48,7 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   }
   c10::InferenceMode inference;
   const c10::Device device = model.device();
-  const ScopedGenerationThreads one_thread(device.is_cpu());  // prefill and decode (generation_threads.h)
+  const ScopedGenerationThreads one_thread(use_cpu_kernels(device));  // prefill and decode (generation_threads.h)
   const int64_t capacity = P + params.max_new_tokens;
 
   // Left padding: every row's last prompt token sits at column P - 1, where the first logits are read.

@@ -1,6 +1,7 @@
 // CausalLM's life cycle: the weight layout, random initialisation, copies and accessors.
 // Loading and saving are in causal_lm_io.cpp, the forward pass in causal_lm_forward.cpp.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "causal_lm_impl.h"

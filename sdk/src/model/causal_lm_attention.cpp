@@ -14,6 +14,7 @@
 #include <ATen/ATen.h>
 
 #include "causal_lm_impl.h"
+#include "core/kernel_dispatch.h"
 
 namespace trl {
 namespace {
@@ -45,7 +46,7 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
   // tripled the backward's time.
   const at::Tensor grouped_q = (q * std::pow(static_cast<double>(D), -0.5)).reshape({B, Nkv, G * T, D});
   // float32 on the CPU goes per slice (sliced_attention.cpp); other dtypes keep transformers' float32 softmax.
-  const bool sliced = q.device().is_cpu() && q.scalar_type() == at::kFloat && G * T * L >= kSlicedAttentionMinScores;
+  const bool sliced = use_cpu_kernels(q) && q.scalar_type() == at::kFloat && G * T * L >= kSlicedAttentionMinScores;
   at::Tensor out;  // (B, Nkv, G·T, D)
   if (sliced) {
     out = sliced_attention(grouped_q, k, v, mask);

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "lora_impl.h"

@@ -2,9 +2,14 @@
 // (trl/sdk/model/token_stats.h).
 //
 // A custom autograd function gathers nothing but the N labelled rows, applies the lm_head in chunks and
-// keeps only the per-row logsumexp for the backward pass, which recomputes each chunk's logits z:
+// keeps only the per-row logsumexp for the backward pass, which recomputes each chunk's logits z; or, when
+// the N × V probabilities fit TokenStatsOptions::keep_probabilities_mb, keeps them instead (one lm_head
+// product fewer per chunk):
 //   d logp / dz = onehot(label) - softmax(z)         (log-softmax, then gather)
-//   dL/dh = (g·(onehot - p) / temperature) · W       dL/dW = (g·(onehot - p) / temperature)ᵀ · h
+//   d H / dz = -p ⊙ (log p + H)                      (entropy, only with entropy_grad)
+//   dL/dh = (dz / temperature) · W                   dL/dW = (dz / temperature)ᵀ · h
+// with dz = g·(onehot - p) + g_H·(-p ⊙ (log p + H)). The kept probabilities serve the log-prob term only,
+// so entropy_grad always recomputes.
 // Letters: B rows, T tokens, N labelled positions, n rows of one chunk, H hidden, V vocab.
 #include "trl/sdk/model/token_stats.h"
 
@@ -27,7 +32,8 @@ using torch::autograd::variable_list;
 /// so the chunk buffer is reused from the heap instead of being faulted in afresh (token_stats.h).
 constexpr int64_t kAutoChunkElements = int64_t{4} << 20;
 
-constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8;  // forward() flags
+constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8, kEntropyGrad = 16;  // forward() flags
+constexpr int64_t kKeepProbabilities = 32;  // keep softmax(z) (N, V) for the backward pass
 
 /// Outputs: logps, entropy, mean_logit, argmax_hit, log_sum_p2, each (N) (or (0) when not requested).
 struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
@@ -42,11 +48,20 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     at::Tensor logps = at::empty({N}, options), lse = at::empty({N}, options);
     at::Tensor entropy = maybe(kEntropy, acc), mean_logit = maybe(kMeanLogit, acc);
     at::Tensor argmax_hit = maybe(kArgmaxHit, at::kBool), log_sum_p2 = maybe(kLogSumP2, acc);
+    // The caller keeps probabilities only for a float32/float64 head (the logits are then written in place).
+    const bool keep = (flags & kKeepProbabilities) != 0;
+    const at::Tensor probs = keep ? at::empty({N, weight.size(0)}, options) : at::Tensor();  // (N, V)
 
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor label = labels.narrow(0, start, n);                          // (n)
-      at::Tensor z = at::linear(hidden.narrow(0, start, n), weight).to(acc);       // (n, V)
+      at::Tensor z;                                                                // (n, V)
+      if (keep) {
+        z = probs.narrow(0, start, n);
+        at::mm_out(z, hidden.narrow(0, start, n), weight.t());
+      } else {
+        z = at::linear(hidden.narrow(0, start, n), weight).to(acc);
+      }
       if (flags & kMeanLogit) mean_logit.narrow(0, start, n).copy_(z.mean(-1));
       if (flags & kArgmaxHit) argmax_hit.narrow(0, start, n).copy_(z.argmax(-1).eq(label));
       if (temperature != 1.0) z.div_(temperature);
@@ -58,12 +73,22 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
         entropy.narrow(0, start, n).copy_(row_lse - (p * z).sum(-1));
       }
       if (flags & kLogSumP2) log_sum_p2.narrow(0, start, n).copy_((z * 2).logsumexp(-1) - row_lse * 2);
+      if (keep) z.sub_(row_lse.unsqueeze(1)).exp_();  // softmax(z), in place
     }
     ctx->save_for_backward({hidden, weight, labels});
     ctx->saved_data["lse"] = lse;
+    if (keep) ctx->saved_data["probs"] = probs;
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["chunk_rows"] = chunk_rows;
-    ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    // Unused outputs then arrive undefined in backward(), so an entropy nobody differentiates costs nothing.
+    ctx->set_materialize_grads(false);
+    if (flags & kEntropyGrad) {
+      // A detached alias: the output itself would hold this node through its grad_fn (a reference cycle).
+      ctx->saved_data["entropy"] = entropy.detach();
+      ctx->mark_non_differentiable({mean_logit, argmax_hit, log_sum_p2});
+    } else {
+      ctx->mark_non_differentiable({entropy, mean_logit, argmax_hit, log_sum_p2});
+    }
     return {logps, entropy, mean_logit, argmax_hit, log_sum_p2};
   }
 
@@ -74,22 +99,48 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     const double temperature = ctx->saved_data["temperature"].toDouble();
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const bool need_hidden = ctx->needs_input_grad(0), need_weight = ctx->needs_input_grad(1);
-    const at::Tensor& g = grad_outputs[0];  // (N)
+    const at::Tensor& g_logps = grad_outputs[0];  // (N), or undefined when the log-probs are unused
+    const at::Tensor& g_entropy = grad_outputs[1];  // (N), defined only with entropy_grad and a used entropy
     at::Tensor grad_hidden, grad_weight;
-    if (!g.defined() || (!need_hidden && !need_weight)) return {grad_hidden, grad_weight, {}, {}, {}, {}};
+    if ((!g_logps.defined() && !g_entropy.defined()) || (!need_hidden && !need_weight))
+      return {grad_hidden, grad_weight, {}, {}, {}, {}};
 
     const int64_t N = hidden.size(0);
     const auto acc = lse.scalar_type();
+    const at::Tensor g_acc = g_logps.defined() ? g_logps.to(acc) : at::zeros({N}, lse.options());
+    if (ctx->saved_data.count("probs")) {  // never with entropy_grad (token_stats() does not keep them then)
+      // Kept probabilities: dz = g·(onehot - p) / temperature for all N rows in place, then one matmul
+      // each for dL/dh and dL/dW (no logits recomputed, no (V, H) accumulator re-read per chunk). The
+      // probabilities are used up; a second backward pass (retain_graph) recomputes them from lse below.
+      at::Tensor dz = ctx->saved_data["probs"].toTensor();  // (N, V)
+      ctx->saved_data.erase("probs");
+      const at::Tensor g_rows = g_acc.unsqueeze(1);         // (N, 1)
+      dz.mul_(-g_rows).scatter_add_(1, labels.unsqueeze(1), g_rows);
+      if (temperature != 1.0) dz.div_(temperature);
+      if (need_hidden) grad_hidden = at::mm(dz, weight);
+      if (need_weight) grad_weight = at::mm(dz.t(), hidden);
+      return {grad_hidden, grad_weight, {}, {}, {}, {}};
+    }
     if (need_hidden) grad_hidden = at::empty_like(hidden);
     at::Tensor grad_weight_acc = need_weight ? at::zeros(weight.sizes(), weight.options().dtype(acc)) : at::Tensor();
-    const at::Tensor g_acc = g.to(acc);
+    const at::Tensor entropy = g_entropy.defined() ? ctx->saved_data["entropy"].toTensor() : at::Tensor();
+    const at::Tensor g_entropy_acc = g_entropy.defined() ? g_entropy.to(acc) : at::Tensor();
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor h = hidden.narrow(0, start, n);                        // (n, H)
       const at::Tensor g_rows = g_acc.narrow(0, start, n).unsqueeze(1);       // (n, 1)
       at::Tensor dz = at::linear(h, weight).to(acc);                          // (n, V) recomputed logits
       if (temperature != 1.0) dz.div_(temperature);
-      dz.sub_(lse.narrow(0, start, n).unsqueeze(1)).exp_().mul_(-g_rows);     // -g·softmax(z)
+      dz.sub_(lse.narrow(0, start, n).unsqueeze(1));                          // log p
+      if (g_entropy.defined()) {
+        // dH/dz = -p ⊙ (log p + H); with the log-prob term: dz = -p ⊙ (g + g_H·(log p + H)) + g·onehot.
+        const at::Tensor g_h = g_entropy_acc.narrow(0, start, n).unsqueeze(1);   // (n, 1)
+        const at::Tensor h_rows = entropy.narrow(0, start, n).unsqueeze(1);      // (n, 1)
+        const at::Tensor factor = (dz + h_rows).mul_(g_h).add_(g_rows);          // (n, V) g + g_H·(log p + H)
+        dz.exp_().mul_(factor).neg_();
+      } else {
+        dz.exp_().mul_(-g_rows);                                              // -g·softmax(z)
+      }
       dz.scatter_add_(1, labels.narrow(0, start, n).unsqueeze(1), g_rows);    // + g·onehot(label)
       if (temperature != 1.0) dz.div_(temperature);
       if (need_hidden) {
@@ -114,6 +165,9 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   TRL_INTERNAL_ASSERT(labels.scalar_type() == at::kLong, "token_stats: labels must be int64");
   if (!(options.temperature > 0))
     throw ConfigError("token_stats", "temperature", "expected a number > 0, got " + std::to_string(options.temperature));
+  if (options.keep_probabilities_mb < 0)
+    throw ConfigError("token_stats", "keep_probabilities_mb", "expected an integer >= 0 (0 = always recompute), got " +
+                                                                   std::to_string(options.keep_probabilities_mb));
   if (options.chunk_rows < 0)
     throw ConfigError("token_stats", "chunk_rows", "expected an integer >= 0 (0 = automatic), got " +
                                                         std::to_string(options.chunk_rows));
@@ -130,9 +184,20 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
                                             " is outside the vocabulary [0, " + std::to_string(V) + ")");
   }
   const at::Tensor picked_hidden = hidden.reshape({B * T, H}).index_select(0, rows);  // (N, H)
-  const int64_t flags = (options.entropy ? kEntropy : 0) | (options.mean_logit ? kMeanLogit : 0) |
-                        (options.argmax_hit ? kArgmaxHit : 0) | (options.log_sum_p2 ? kLogSumP2 : 0);
-  const variable_list out = ChunkedLabelLogps::apply(picked_hidden, model.lm_head_weight(), picked_labels,
+  const at::Tensor& weight = model.lm_head_weight();
+  const int64_t N = rows.size(0);
+  const auto acc = at::promote_types(at::kFloat, weight.scalar_type());
+  // Keep the probabilities when a backward pass will need them and they fit the budget (token_stats.h).
+  const bool keep = !options.entropy_grad && at::GradMode::is_enabled() &&
+                    (picked_hidden.requires_grad() || weight.requires_grad()) &&
+                    weight.scalar_type() == acc &&
+                    static_cast<double>(N) * static_cast<double>(V) * static_cast<double>(at::elementSize(acc)) <=
+                        static_cast<double>(options.keep_probabilities_mb) * (1 << 20);
+  const bool entropy = options.entropy || options.entropy_grad;
+  const int64_t flags = (entropy ? kEntropy : 0) | (options.entropy_grad ? kEntropyGrad : 0) |
+                        (options.mean_logit ? kMeanLogit : 0) | (options.argmax_hit ? kArgmaxHit : 0) |
+                        (options.log_sum_p2 ? kLogSumP2 : 0) | (keep ? kKeepProbabilities : 0);
+  const variable_list out = ChunkedLabelLogps::apply(picked_hidden, weight, picked_labels,
                                                      options.temperature, chunk_rows, flags);
 
   // Back to (B, T) with zeros at unlabelled positions; index_copy carries the gradient to the N rows.
@@ -141,7 +206,7 @@ TokenStats token_stats(const CausalLM& model, const at::Tensor& hidden, const at
   };
   TokenStats stats;
   stats.logps = unpick(out[0]);
-  if (options.entropy) stats.entropy = unpick(out[1]);
+  if (entropy) stats.entropy = unpick(out[1]);
   if (options.mean_logit) stats.mean_logit = unpick(out[2]);
   if (options.argmax_hit) stats.argmax_hit = unpick(out[3]);
   if (options.log_sum_p2) stats.log_sum_p2 = unpick(out[4]);

@@ -10,9 +10,11 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
-#include <c10/util/string_utils.h>
 #include <torch/csrc/autograd/variable.h>
+
+#include "core/kernel_dispatch.h"
 
 namespace trl {
 namespace {
@@ -45,7 +47,7 @@ void fused_update(float* __restrict p, const float* __restrict g, float* __restr
 
 bool fusable(const at::Tensor& p, const at::Tensor& grad, const AdamWParamState& state, const AdamWOptions& options) {
   auto plain = [&](const at::Tensor& t) {
-    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.numel() == p.numel();
+    return use_cpu_kernels(t) && t.scalar_type() == at::kFloat && t.is_contiguous() && t.numel() == p.numel();
   };
   return !options.amsgrad() && plain(p) && plain(grad) && plain(state.exp_avg()) && plain(state.exp_avg_sq());
 }
@@ -69,8 +71,8 @@ void reference_update(at::Tensor& p, const at::Tensor& grad, AdamWParamState& st
 
 }  // namespace
 
-std::string adamw_state_key(const at::Tensor& parameter) {
-  return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+compat::OptimizerStateKey adamw_state_key(const at::Tensor& parameter) {
+  return compat::optimizer_state_key(parameter);
 }
 
 at::Tensor FusedAdamW::step(LossClosure closure) {

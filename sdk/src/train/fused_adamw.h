@@ -6,6 +6,8 @@
 #include <ATen/core/Tensor.h>
 #include <torch/optim/adamw.h>
 
+#include "core/torch_compat.h"
+
 namespace trl {
 
 /// torch::optim::AdamW with LibTorch 1.13's state (AdamWParamState: step, exp_avg, exp_avg_sq) and math,
@@ -21,7 +23,8 @@ class FusedAdamW : public torch::optim::AdamW {
   at::Tensor step(LossClosure closure = nullptr) override;
 };
 
-/// The key of a parameter's entry in Optimizer::state() (LibTorch 1.13 keys it by the TensorImpl's address).
-std::string adamw_state_key(const at::Tensor& parameter);
+/// The key of a parameter's entry in Optimizer::state() (LibTorch keys it by the TensorImpl's address:
+/// printed as a string in 1.13, the pointer itself in 2.x; core/torch_compat.h).
+compat::OptimizerStateKey adamw_state_key(const at::Tensor& parameter);
 
 }  // namespace trl

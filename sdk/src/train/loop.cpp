@@ -10,10 +10,12 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
 
 #include "dist/data_parallel.h"
+#include "train/autocast_scope.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/policy_weights.h"
@@ -103,6 +105,9 @@ TrainingLoop::~TrainingLoop() = default;
 
 TrainResult TrainingLoop::run() {
   const TrainingArguments& args = ctx_.args;
+  // TrainingArguments' bf16 (transformers' bf16=True, checked by from_args): autocast_scope.h. Read from the
+  // validated args, which every trainer's table has (training_arguments_params()).
+  const bool bf16 = ctx_.trainer_args.has("bf16") && ctx_.trainer_args.boolean("bf16");
   CausalLM& model = ctx_.model;
   // Data parallel (docs/distributed.md): every rank runs this same loop; rank 0 alone writes outputs.
   dist::ProcessGroup* const pg = ctx_.process_group;
@@ -200,6 +205,7 @@ TrainResult TrainingLoop::run() {
     Metrics eval_metrics;
     {
       at::NoGradGuard no_grad;
+      const AutocastScope mixed_precision(ctx_.device, bf16);
       trainer_.evaluate(ctx_, eval_metrics);
     }
     const nlohmann::json means = eval_metrics.means();
@@ -268,7 +274,12 @@ TrainResult TrainingLoop::run() {
 
     double step_loss = 0.0;
     for (int64_t micro = 0; micro < ga; ++micro) {
-      at::Tensor loss = trainer_.compute_loss(ctx_, state.global_step * ga + micro, metrics);
+      at::Tensor loss;
+      {
+        // bf16=True: the forward pass and the loss under autocast, the backward outside it (as transformers).
+        const AutocastScope mixed_precision(ctx_.device, bf16);
+        loss = trainer_.compute_loss(ctx_, state.global_step * ga + micro, metrics);
+      }
       const double value = loss.item<double>();
       if (!std::isfinite(value)) throw NonFiniteError(step, "the loss is " + std::to_string(value));
       loss.backward();
@@ -296,7 +307,8 @@ TrainResult TrainingLoop::run() {
       nlohmann::json entry = metrics.means();
       entry["loss"] = loss_since_log / static_cast<double>(steps_since_log);
       entry["grad_norm"] = grad_norm;
-      entry["learning_rate"] = scheduler.lr_at(step);  // the rate of the next step, as transformers logs it
+      // The rate this step used, as transformers 5 logs it (4.x logged the next step's; docs/parity.md).
+      entry["learning_rate"] = scheduler.lr_at(step - 1);
       log_entry(entry);
       metrics.clear();
       loss_since_log = 0.0;

@@ -49,4 +49,16 @@ CausalLM* ReferenceModel::separate_model() const { return separate_.get(); }
 
 bool ReferenceModel::is_adapter_off_policy() const { return policy_ != nullptr; }
 
+void ReferenceModel::mix_in(const CausalLM& policy, double alpha, const std::string& where, const std::string& key) {
+  if (separate_ == nullptr)
+    throw ConfigError(where, key,
+                      "the reference is the policy with its LoRA adapters off (a peft block): there is no separate "
+                      "reference model to synchronize, as in TRL; set it to false");
+  at::NoGradGuard no_grad;
+  const auto& from = policy.named_parameters();
+  const auto& to = separate_->named_parameters();
+  TRL_INTERNAL_ASSERT(from.size() == to.size(), "policy and reference have different parameter lists");
+  for (size_t i = 0; i < to.size(); ++i) to[i].second.mul_(1.0 - alpha).add_(from[i].second.detach(), alpha);
+}
+
 }  // namespace trl

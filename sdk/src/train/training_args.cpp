@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trl/sdk/error.h"
+#include "trl/sdk/torch_runtime.h"
 
 namespace trl {
 
@@ -48,6 +49,8 @@ ParamTable training_arguments_params() {
   p.add("device", T::string, "cpu", "Where tensors live: cpu, cuda or cuda:N");
   p.add("torch_dtype", T::string, "float32", "Compute dtype of the policy weights")
       .one_of({"float32", "bfloat16", "float16"});
+  p.add("bf16", T::boolean, false,
+        "bf16 mixed precision: autocast to bfloat16 in the forward pass, float32 weights and optimizer state");
   p.add("num_threads", T::integer, 0, "LibTorch intra-op threads; 0 = OMP_NUM_THREADS if set, else every physical core")
       .at_least(0);
   // Default "all" as transformers 4.x (5.x: "none"): every run writes TensorBoard events, which issue 11
@@ -100,6 +103,30 @@ std::vector<std::string> parse_report_to(const Args& a) {
   }
   return out;
 }
+c10::ScalarType scalar_type(const std::string& torch_dtype) {
+  if (torch_dtype == "bfloat16") return c10::kBFloat16;
+  if (torch_dtype == "float16") return c10::kHalf;
+  return c10::kFloat;
+}
+
+// A dtype this LibTorch cannot run on the device (float16 linear layers on the CPU in LibTorch 1.13) is a
+// config error here, before any model is loaded, rather than a failure inside the first linear layer.
+void check_dtypes_run(const Args& a, const TrainingArguments& t, bool bf16) {
+  const c10::Device device(t.device);
+  auto unsupported = [&](c10::ScalarType dtype) { return dtype_unsupported_reason(device, dtype); };
+  if (t.torch_dtype != "float32") {
+    if (const std::string why = unsupported(scalar_type(t.torch_dtype)); !why.empty())
+      a.fail("torch_dtype", "\"" + t.torch_dtype + "\" cannot train on " + t.device + " with " +
+                                torch_runtime().describe() + ": its linear layers fail with \"" + why +
+                                "\" (use float32" + (t.torch_dtype == "float16" ? ", or bfloat16" : "") + ")");
+  }
+  if (bf16) {
+    if (const std::string why = unsupported(c10::kBFloat16); !why.empty())
+      a.fail("bf16", "bfloat16 mixed precision cannot run on " + t.device + " with " + torch_runtime().describe() +
+                         ": its linear layers fail with \"" + why + "\"");
+  }
+}
+
 }  // namespace
 
 TrainingArguments TrainingArguments::from_args(const Args& a) {
@@ -131,9 +158,11 @@ TrainingArguments TrainingArguments::from_args(const Args& a) {
   t.dataloader_drop_last = a.boolean("dataloader_drop_last");
   t.resume_from_checkpoint = a.optional_string("resume_from_checkpoint");
   t.device = a.string("device");
-  if (t.device != "cpu" && t.device != "cuda" && t.device.rfind("cuda:", 0) != 0)
-    a.fail("device", "expected cpu, cuda or cuda:N, got \"" + t.device + "\"");
+  if (const std::string why = device_unavailable_reason(t.device); !why.empty()) a.fail("device", why);
   t.torch_dtype = a.string("torch_dtype");
+  // bf16 is read where it acts, the training loop (mixed_precision_enabled), so TrainingArguments keeps its
+  // layout for plugins built against SDK 1.0.
+  check_dtypes_run(a, t, a.boolean("bf16"));
   t.num_threads = a.integer("num_threads");
   t.report_to = parse_report_to(a);
   t.logging_dir = a.optional_string("logging_dir");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,12 @@ class Args {
   const nlohmann::json& json() const { return values_; }
   /// Where these came from, for the component's own error messages.
   const std::string& where() const { return where_; }
+  /// The absolute folder of the run config these arguments came from, for components that resolve
+  /// relative paths as the host does (relative to the config file); empty when they came from no file.
+  /// The host sets it when it builds a component from a run config.
+  const std::string& config_dir() const { return config_dir_; }
+  /// Sets config_dir() (the host does, before the component's factory runs).
+  void set_config_dir(std::string dir) { config_dir_ = std::move(dir); }
 
   /// A ConfigError for `key` at this Args' location: for checks the table cannot express.
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
@@ -106,6 +113,7 @@ class Args {
   const nlohmann::json& at(const std::string& key) const;
   nlohmann::json values_;
   std::string where_;
+  std::string config_dir_;
 };
 
 /// The declared parameters of one component (or of TrainingArguments).

@@ -143,6 +143,14 @@ struct RewardInput {
   std::vector<std::vector<int64_t>> completion_ids;  ///< the completion's token ids (EOS included if generated)
   std::vector<nlohmann::json> columns;               ///< the dataset row's other columns, a JSON object per completion
   int64_t global_step = 0;                           ///< optimizer steps done so far
+  /// The dataset's prompt as written (TRL's `prompts`): a JSON string, or for conversational data the message
+  /// list [{"role": ..., "content": ...}, ...]. Empty when the trainer does not provide it (use `prompts`).
+  std::vector<nlohmann::json> prompt_values;
+  /// Whether the prompts are message lists; TRL then hands reward functions each completion as a one-message
+  /// list [{"role": "assistant", "content": completion}].
+  bool conversational = false;
+  int64_t max_steps = 0;                             ///< optimizer steps the run will take (0 if unknown)
+  double epoch = 0.0;                                ///< fractional epochs done so far
 };
 
 /// Scores completions; the trainer combines several with reward_weights.
@@ -151,6 +159,9 @@ class RewardFunction : public Component {
   ~RewardFunction() override;
   /// One score per completion (size N); nullopt where the function does not apply (TRL's None).
   virtual std::vector<std::optional<double>> score(const RewardInput& input) = 0;
+  /// The name its metrics carry (rewards/<name>/mean), as TRL's reward function __name__; empty (the
+  /// default) means the component's name in the run config.
+  virtual std::string metric_name() const;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -164,6 +175,14 @@ struct CompletionGroup {
   std::vector<int64_t> lengths;                      ///< G completion lengths in tokens
   std::vector<double> rewards;                       ///< G weighted total rewards (NaN-free)
   nlohmann::json columns;                            ///< the prompt's dataset row, other columns
+  nlohmann::json prompt_value;                       ///< the prompt as written (RewardInput::prompt_values); may be null
+  bool conversational = false;                       ///< whether the prompt is a message list (RewardInput::conversational)
+};
+
+/// What a group filter decides for a whole generation batch: per group, its scores and how many to keep.
+struct GroupScores {
+  std::vector<std::vector<double>> scores;  ///< one list of G scores per group, in group order
+  std::vector<int64_t> keep_counts;         ///< rows to keep per group (clamped to [2, G] by the trainer)
 };
 
 /// Scores completions within a group; the trainer keeps the highest-scoring num_remains_in_group.
@@ -175,6 +194,11 @@ class GroupFilter : public Component {
   /// How many of this group to keep, given the configured num_remains_in_group. Filters that adapt the
   /// count (Adaptive Difficulty GFPO) override this; the result is clamped to [2, G] by the trainer.
   virtual int64_t num_to_keep(const CompletionGroup& group, int64_t num_remains_in_group);
+  /// Every group of one generation batch at once, as TRL's GFPOTrainer calls its group_filter_func. The
+  /// trainer calls this, never score() directly. The default visits the groups in order, calling
+  /// num_to_keep(group, R) then score(group) for each, so a per-group filter needs only score(); a filter
+  /// that must see the batch whole (a Python group_filter_func) overrides this.
+  virtual GroupScores score_groups(const std::vector<CompletionGroup>& groups, int64_t num_remains_in_group);
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -50,9 +50,10 @@ struct PreferenceTokenizeOptions {
 /// chosen and rejected (unless already ending with it) and prompt, prompt+chosen, prompt+rejected are
 /// encoded as whole strings with special tokens; conversational rows are rendered with the chat template
 /// (the prompt with the generation prompt, the full conversations without; each row's
-/// chat_template_kwargs and tools, in the file's key order) and encoded without special tokens. Completion
-/// ids are the combined ids minus the first len(prompt_ids); a prompt that is not a token prefix of prompt+completion only logs one warning
-/// with the count (as TRL). Then the legacy max_prompt_length / max_completion_length cuts, if set. Under
+/// chat_template_kwargs and tools, in the file's key order) and encoded without special tokens. As TRL
+/// 1.16, the completions start where the tokenized prompt and prompt+completion diverge (the shorter common
+/// prefix of chosen and rejected) and prompt_ids keeps only that prefix; when that cuts the prompt, one
+/// warning logs the count. Then the legacy max_prompt_length / max_completion_length cuts, if set. Under
 /// keep_start, pairs whose prompt_ids reach max_length are dropped; the count is logged and stored in
 /// `dropped` (if given). Throws ConfigError for a limit < 1, ModelError when standard data meets a
 /// tokenizer without EOS, DataError when every pair is dropped. Empty `rows` give an empty result.

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <ATen/core/Tensor.h>
 
@@ -41,6 +42,12 @@ class ReferenceModel {
 
   /// Whether the reference is the policy with its adapters off.
   bool is_adapter_off_policy() const;
+
+  /// TR-DPO's soft update (spec §1.6, TRL's SyncRefModelCallback): for every parameter pair, zipped in
+  /// order, θ_ref ← (1 − alpha)·θ_ref + alpha·θ_policy, without gradient. Only a separate model can move:
+  /// for the adapter-off policy view (PEFT) this is a ConfigError at `where`, key `key`, as TRL refuses
+  /// TR-DPO with PEFT. Parameter lists of different lengths are a bug (InternalError).
+  void mix_in(const CausalLM& policy, double alpha, const std::string& where, const std::string& key);
 
  private:
   std::unique_ptr<CausalLM> separate_;

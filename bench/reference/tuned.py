@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""The tuned PyTorch 2.x peer of bench/trl_bench: the same workloads written as well as plain PyTorch allows,
+with the same algorithmic shortcuts as trl-host (bench/README.md, "Peers"). Runs on the PyPI torch of
+build/venvs/trl (scripts/python-env.sh trl); scripts/bench.sh gives it the process settings trl-host gives
+itself (OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_=268435456, MALLOC_TRIM_THRESHOLD_=536870912).
+
+  tuned.py --model DIR --inputs FILE --workload dpo|grpo|generate|sgemm --steps N --warmup W
+           --threads K --out FILE
+
+dpo       each pair's prompt runs once (its keys/values reused by the chosen and the rejected row), SDPA
+          with enable_gqa, RMSNorm as F.rms_norm, the lm_head only at the completion positions, log-probs as
+          gather minus logsumexp, the reference the same way under inference_mode, AdamW(foreach=True),
+          clip_grad_norm_ (foreach).
+grpo      the tuned sampler below, then the loss forward with each prompt run once for its G completions,
+          tempered log-probs and entropies from one logsumexp, the dapo loss, backward, clipping, AdamW.
+generate  a static KV cache (preallocated for prompt + new tokens, written in place), the lm_head on the
+          last position only, softmax + torch.multinomial as transformers' sample(); no Python work per
+          token beyond the loop; on --generate-threads intra-op threads (default 1, as trl-host's generate()).
+sgemm     a 1024^3 float32 matmul into a preallocated output.
+Writes the JSON schema of peer.py.
+"""
+import argparse
+import json
+import math
+import resource
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+
+class StepTimes:
+    """Wall and process CPU seconds (all threads) of each step past the warm-up."""
+
+    def __init__(self, warmup):
+        self.warmup, self.wall, self.cpu, self.step = warmup, [], [], 0
+
+    def start(self):
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def finish(self):
+        wall, cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
+        if self.step >= self.warmup:
+            self.wall.append(wall)
+            self.cpu.append(cpu)
+        self.step += 1
+
+    def result(self):
+        return {"step_s": self.wall, "step_cpu_s": self.cpu}
+
+
+# ---- the model --------------------------------------------------------------------------------------------
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        H, I = c["hidden_size"], c["intermediate_size"]
+        self.nq, self.nkv = c["num_attention_heads"], c["num_key_value_heads"]
+        self.d = c.get("head_dim") or H // self.nq
+        self.eps = c["rms_norm_eps"]
+        bias = c.get("attention_bias", c.get("model_type") == "qwen2")
+        self.q_proj = nn.Linear(H, self.nq * self.d, bias=bias)
+        self.k_proj = nn.Linear(H, self.nkv * self.d, bias=bias)
+        self.v_proj = nn.Linear(H, self.nkv * self.d, bias=bias)
+        self.o_proj = nn.Linear(self.nq * self.d, H, bias=False)
+        self.gate_proj = nn.Linear(H, I, bias=False)
+        self.up_proj = nn.Linear(H, I, bias=False)
+        self.down_proj = nn.Linear(I, H, bias=False)
+        self.input_layernorm = nn.Parameter(torch.ones(H))
+        self.post_attention_layernorm = nn.Parameter(torch.ones(H))
+
+    def forward(self, x, cos, sin, past=None, mask=None, cache=None, at=0):
+        """x (B, T, H); cos/sin (T, D) at the new positions. past: (k, v) of earlier positions to attend to
+        (B, Nkv, Lp, D); mask: SDPA's bool mask (T, L) or None for causal over [past; new]; cache: a static
+        (k, v) buffer written at positions [at, at + T) and attended up to at + T. Returns (x, k, v)."""
+        B, T, H = x.shape
+        h = F.rms_norm(x, (H,), self.input_layernorm, self.eps)
+        q = self.q_proj(h).view(B, T, self.nq, self.d).transpose(1, 2)
+        k = self.k_proj(h).view(B, T, self.nkv, self.d).transpose(1, 2)
+        v = self.v_proj(h).view(B, T, self.nkv, self.d).transpose(1, 2)
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        if cache is not None:
+            cache[0][:, :, at:at + T].copy_(k)
+            cache[1][:, :, at:at + T].copy_(v)
+            ka, va = cache[0][:, :, :at + T], cache[1][:, :, :at + T]
+            o = F.scaled_dot_product_attention(q, ka, va, is_causal=T > 1 and at == 0, enable_gqa=True)
+        elif past is not None:
+            ka, va = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+            o = F.scaled_dot_product_attention(q, ka, va, attn_mask=mask, enable_gqa=True)
+        else:
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        x = x + self.o_proj(o.transpose(1, 2).reshape(B, T, self.nq * self.d))
+        h = F.rms_norm(x, (H,), self.post_attention_layernorm, self.eps)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h)), k, v
+
+
+def rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
+
+
+class Model(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.layers = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
+        self.norm = nn.Parameter(torch.ones(c["hidden_size"]))
+        self.lm_head = None if c.get("tie_word_embeddings", False) else nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        d = c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]
+        inv_freq = 1.0 / (c.get("rope_theta", 10000.0) ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        freqs = torch.arange(c["max_position_embeddings"]).float().unsqueeze(-1) * inv_freq
+        emb = torch.cat((freqs, freqs), -1)
+        self.cos, self.sin = emb.cos(), emb.sin()                              # (max positions, D)
+
+    def head_weight(self):
+        return self.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
+
+    def hidden(self, ids, start=0, pasts=None, mask=None, caches=None):
+        """Final-norm hidden states (B, T, H) of ids at positions [start, start + T), and every layer's (k, v)."""
+        T = ids.shape[1]
+        cos, sin = self.cos[start:start + T], self.sin[start:start + T]
+        x = self.embed_tokens(ids)
+        kvs = []
+        for i, layer in enumerate(self.layers):
+            x, k, v = layer(x, cos, sin, None if pasts is None else pasts[i], mask,
+                            None if caches is None else caches[i], start)
+            kvs.append((k, v))
+        return F.rms_norm(x, (x.shape[-1],), self.norm, self.c["rms_norm_eps"]), kvs
+
+
+def load_model(model_dir):
+    with open(f"{model_dir}/config.json") as f:
+        c = json.load(f)
+    model = Model(c)
+    state = {}
+    for name, t in load_file(f"{model_dir}/model.safetensors").items():
+        name = name.removeprefix("model.").replace("self_attn.", "").replace("mlp.", "")
+        name = name.replace("layernorm.weight", "layernorm").replace("norm.weight", "norm")
+        state[name] = t.float()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"{model_dir}: missing {missing}, unexpected {unexpected}")
+    return model
+
+
+def shared_prompt_hidden(model, prompts, completions, index):
+    """Hidden states predicting every completion token: prompts (B, P) run once, completion row r (of
+    completions (N, C)) against the keys/values of prompt index[r]. Returns (N, C, H): the prompt's last
+    position, then completion positions 0..C-2."""
+    P, C = prompts.shape[1], completions.shape[1]
+    hp, kvs = model.hidden(prompts)
+    def rows(t):  # prompt rows to completion rows
+        return t.index_select(0, index)
+    pasts = [(rows(k), rows(v)) for k, v in kvs]
+    mask = torch.ones(C, P + C, dtype=torch.bool).tril(P)                   # prompt all, completion causal
+    hc, _ = model.hidden(completions, P, pasts, mask)
+    return torch.cat([rows(hp[:, -1:]), hc[:, :-1]], 1)
+
+
+def token_logps(model, hidden, labels, temperature=1.0, entropy=False):
+    """Log-probs (and entropies without gradient) of labels (N, C) from hidden (N, C, H): gather - logsumexp."""
+    logits = F.linear(hidden, model.head_weight())
+    if temperature != 1.0:
+        logits = logits / temperature
+    lse = torch.logsumexp(logits, -1)
+    logps = logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1) - lse
+    ent = None
+    if entropy:
+        with torch.no_grad():
+            ent = lse - (torch.softmax(logits, -1) * logits).sum(-1)
+    return logps, ent
+
+
+# ---- DPO ----------------------------------------------------------------------------------------------
+
+def dpo_workload(model, ref, inputs, args):
+    cfg = inputs["dpo"]
+    pairs = cfg["pairs"]
+    prompts = torch.tensor([p["prompt"] for p in pairs])                     # (B, P)
+    completions = torch.tensor([p["chosen"] for p in pairs] + [p["rejected"] for p in pairs])  # (2B, C)
+    B = prompts.shape[0]
+    index = torch.arange(B).repeat(2)                                       # chosen rows, then rejected
+    params = list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=cfg["learning_rate"], weight_decay=0.0, foreach=True)
+    times, checks = StepTimes(args.warmup), []
+    for step in range(args.warmup + args.steps):
+        times.start()
+        logps = token_logps(model, shared_prompt_hidden(model, prompts, completions, index), completions)[0].sum(-1)
+        with torch.inference_mode():
+            ref_logps = token_logps(ref, shared_prompt_hidden(ref, prompts, completions, index), completions)[0].sum(-1)
+        chosen, rejected = logps[:B], logps[B:]
+        logits_diff = (chosen - ref_logps[:B]) - (rejected - ref_logps[B:])
+        loss = -F.logsigmoid(cfg["beta"] * logits_diff).mean()
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg["max_grad_norm"], foreach=True))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        times.finish()
+        if step < 2:
+            checks.append({"loss": loss.item(), "grad_norm": grad_norm,
+                           "chosen_logps": chosen.detach().tolist(), "rejected_logps": rejected.detach().tolist()})
+    tokens = prompts.numel() * 2 + completions.numel()
+    return {**times.result(), "tokens_per_step": tokens, "check": checks}
+
+
+# ---- generation ---------------------------------------------------------------------------------------
+
+@torch.no_grad()  # as transformers' generate(); the tokens then feed the loss forward
+def sample(model, prompts, max_new_tokens, temperature, generator, threads):
+    """Prefill + one token per row per step into a static cache; unpadded prompts of one length."""
+    outer = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ids = torch.tensor(prompts)                                             # (B, P)
+        B, P = ids.shape
+        c = model.c
+        d = c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"]
+        shape = (B, c["num_key_value_heads"], P + max_new_tokens, d)
+        caches = [(torch.empty(shape), torch.empty(shape)) for _ in model.layers]
+        W = model.head_weight()
+        out = torch.empty(B, max_new_tokens, dtype=torch.long)
+        h, _ = model.hidden(ids, 0, caches=caches)
+        logits = F.linear(h[:, -1], W)                                         # (B, V)
+        prefill_lse = torch.logsumexp(logits, -1).tolist()
+        for step in range(max_new_tokens):
+            probs = torch.softmax(logits / temperature if temperature != 1.0 else logits, -1)
+            nxt = torch.multinomial(probs, 1, generator=generator)              # (B, 1)
+            out[:, step:step + 1] = nxt
+            if step + 1 == max_new_tokens:
+                break
+            h, _ = model.hidden(nxt, P + step, caches=caches)
+            logits = F.linear(h[:, -1], W)
+        return out, prefill_lse
+    finally:
+        torch.set_num_threads(outer)
+
+
+def generate_workload(model, inputs, args):
+    cfg = inputs["generate"]
+    times, check = StepTimes(args.warmup), None
+    for step in range(args.warmup + args.steps):
+        generator = torch.Generator().manual_seed(cfg["sampling_seed"])
+        times.start()
+        ids, lse = sample(model, cfg["prompts"], cfg["max_new_tokens"], cfg["temperature"], generator,
+                          args.generate_threads)
+        times.finish()
+        if check is None:
+            check = {"prefill_lse": lse, "first_tokens": ids[:, :4].tolist()}
+    return {**times.result(), "tokens_per_step": len(cfg["prompts"]) * cfg["max_new_tokens"], "check": [check]}
+
+
+# ---- GRPO ---------------------------------------------------------------------------------------------
+
+def grpo_loss(model, prompts, completions, cfg):
+    """dapo loss with num_iterations 1 and beta 0, each of the prompts (B, P) run once for its G rows."""
+    G = cfg["num_generations"]
+    rewards = (completions % 2 == 0).float().mean(-1)
+    grouped = rewards.view(-1, G)
+    advantages = (rewards - grouped.mean(1).repeat_interleave(G)) / (grouped.std(1).repeat_interleave(G) + 1e-4)
+    index = torch.arange(prompts.shape[0]).repeat_interleave(G)            # each prompt's G rows in a row
+    hidden = shared_prompt_hidden(model, prompts, completions, index)
+    logps, entropies = token_logps(model, hidden, completions, cfg["temperature"], entropy=True)
+    ratio = torch.exp(logps - logps.detach())
+    clipped = torch.clamp(ratio, 1 - cfg["epsilon"], 1 + cfg["epsilon"])
+    A = advantages.unsqueeze(1)
+    loss = -torch.min(ratio * A, clipped * A).sum() / logps.numel()
+    return loss, logps, entropies
+
+
+def grpo_workload(model, inputs, args):
+    cfg = inputs["grpo"]
+    G = cfg["num_generations"]
+    prompts = torch.tensor(cfg["prompts"])                                   # (B, P), once each
+    rows = [p for p in cfg["prompts"] for _ in range(G)]
+    params = list(model.parameters())
+    optimizer = torch.optim.AdamW(params, lr=cfg["learning_rate"], weight_decay=0.0, foreach=True)
+    loss, logps, entropies = grpo_loss(model, prompts, torch.tensor(cfg["check_completions"]), cfg)
+    loss.backward()
+    check = {"loss": loss.item(), "grad_norm": float(torch.nn.utils.clip_grad_norm_(params, math.inf)),
+             "mean_logp": logps.mean().item(), "mean_entropy": entropies.mean().item()}
+    optimizer.zero_grad(set_to_none=True)
+    times = StepTimes(args.warmup)
+    for step in range(args.warmup + args.steps):
+        generator = torch.Generator().manual_seed(cfg["sampling_seed"] + step)
+        times.start()
+        completions, _ = sample(model, rows, cfg["max_new_tokens"], cfg["temperature"], generator,
+                                args.generate_threads)
+        loss, _, _ = grpo_loss(model, prompts, completions, cfg)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg["max_grad_norm"], foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        times.finish()
+    return {**times.result(), "tokens_per_step": len(rows) * (len(rows[0]) + cfg["max_new_tokens"]), "check": [check]}
+
+
+# ---- sgemm and main -----------------------------------------------------------------------------------
+
+def sgemm_workload(args):
+    a, b, c = torch.randn(1024, 1024), torch.randn(1024, 1024), torch.empty(1024, 1024)
+    times = StepTimes(args.warmup)
+    for _ in range(args.warmup + max(args.steps, 10)):
+        times.start()
+        torch.mm(a, b, out=c)
+        times.finish()
+    return {**times.result(), "flops_per_step": 2 * 1024 ** 3, "check": []}
+
+
+def main():
+    parser = argparse.ArgumentParser(description="tuned PyTorch 2.x peer of trl_bench")
+    parser.add_argument("--model")
+    parser.add_argument("--inputs")
+    parser.add_argument("--workload", required=True, choices=["dpo", "grpo", "generate", "sgemm"])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--generate-threads", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    result = {"impl": "pytorch-tuned", "workload": args.workload, "threads": torch.get_num_threads(),
+              "torch": torch.__version__}
+    if args.workload == "sgemm":
+        result.update(sgemm_workload(args))
+    else:
+        with open(args.inputs) as f:
+            inputs = json.load(f)
+        model = load_model(args.model)
+        result["params"] = sum(p.numel() for p in model.parameters())
+        if args.workload == "dpo":
+            ref = load_model(args.model)
+            ref.requires_grad_(False)
+            result.update(dpo_workload(model, ref, inputs, args))
+        elif args.workload == "grpo":
+            result.update(grpo_workload(model, inputs, args))
+        else:
+            result.update(generate_workload(model, inputs, args))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    with open(args.out, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+// Private to libtrl_sdk: which tensors take trl-host's CPU-specific kernels and which take LibTorch's
+// device-generic ops.
+//
+// The CPU kernels (sliced attention, fused AdamW, bulk Exp(1) draws, OpenBLAS thread control) exist for
+// speed on the CPU; a tensor on any other device (CUDA) takes the generic LibTorch ops, which run wherever
+// LibTorch runs. Each kernel asks use_cpu_kernels() with its tensor's device, and nothing else, so the
+// choice is in one place; tests force the generic path on the CPU to check it against the CPU kernel.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+namespace trl {
+
+/// True when `device` is the CPU and the generic path is not forced (ScopedGenericKernels).
+bool use_cpu_kernels(c10::Device device);
+
+/// use_cpu_kernels(t.device()).
+inline bool use_cpu_kernels(const at::Tensor& t) { return use_cpu_kernels(t.device()); }
+
+/// For tests: while alive, every CPU-specific kernel takes its device-generic path on the CPU too
+/// (process-wide; restores the previous setting).
+class ScopedGenericKernels {
+ public:
+  ScopedGenericKernels();
+  ~ScopedGenericKernels();
+  ScopedGenericKernels(const ScopedGenericKernels&) = delete;
+  ScopedGenericKernels& operator=(const ScopedGenericKernels&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace trl

@@ -1,0 +1,19 @@
+"""Case 1 (docs/parity.md): DPO, 20 optimizer steps, batch 4, loss types sigmoid, ipo, robust (label_smoothing
+0.1) and ["sigmoid", "sft"] with weights, trl-host against TRL's DPOTrainer: the batches of every step, every
+metric both log at every step, and the final weights."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dpo_harness  # noqa: E402
+
+CONFIGS = [
+    # label, DPO arguments, trl-host callbacks, TRL callbacks factory, extra comparison
+    ("sigmoid", {"loss_type": ["sigmoid"]}, None, None, None),
+    ("ipo", {"loss_type": ["ipo"]}, None, None, None),
+    ("robust", {"loss_type": ["robust"], "label_smoothing": 0.1}, None, None, None),
+    ("sigmoid+sft", {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}, None, None, None),
+]
+
+if __name__ == "__main__":
+    dpo_harness.run_case("dpo_training", CONFIGS)
