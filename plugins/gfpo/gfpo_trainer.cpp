@@ -171,13 +171,15 @@ void GfpoTrainer::prepare(TrainerContext& ctx) {
 
 int64_t GfpoTrainer::micro_batches_per_epoch() const { return sampler_->micro_steps_per_epoch(); }
 
-LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps) const {
+LossSettings GfpoTrainer::loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps,
+                                        int64_t steps_per_generation) const {
   LossSettings s;
   s.loss = loss_config_;
   s.temperature = config_.temperature;
   s.num_items_in_batch = num_items_in_batch;
   s.gradient_accumulation_steps = gradient_accumulation_steps;
   s.num_processes = num_processes_;
+  s.steps_per_generation = steps_per_generation;
   s.entropy_coef = applied_entropy_coef();
   return s;
 }
@@ -390,7 +392,8 @@ at::Tensor GfpoTrainer::compute_loss(TrainerContext& ctx, int64_t micro_batch_in
   const MicroBatch& batch =
       buffer_.chunks[static_cast<size_t>(sampler_->chunk_index(micro_step) % static_cast<int64_t>(buffer_.chunks.size()))];
   const GrpoLossOutput out =
-      micro_batch_loss(ctx.model, batch, loss_settings(buffer_.num_items_in_batch, ctx.args.gradient_accumulation_steps));
+      micro_batch_loss(ctx.model, batch, loss_settings(buffer_.num_items_in_batch, ctx.args.gradient_accumulation_steps,
+                                                       config_.steps_per_generation));
   if (ctx.process_group != nullptr)
     add_all(metrics, gather_loss_metrics(*ctx.process_group, loss_config_, batch, out));
   else
@@ -477,7 +480,8 @@ void GfpoTrainer::evaluate(TrainerContext& ctx, Metrics& metrics) {
     if (reference_ && batch.rows() > 0)
       batch.ref_logps = reference_->run(
           [&](const CausalLM& ref) { return completion_logps_no_grad(ref, batch, config_.temperature); });
-    const GrpoLossOutput out = micro_batch_loss(ctx.model, batch, loss_settings(raw_tokens, 1));
+    // Evaluation neither splits nor accumulates its batch: GA and steps_per_generation are 1 (TRL).
+    const GrpoLossOutput out = micro_batch_loss(ctx.model, batch, loss_settings(raw_tokens, 1, 1));
 
     // transformers' evaluation loop weighs each rank's loss by its rows (gathered per example).
     loss_sum += out.loss.item<double>() * static_cast<double>(rows.size());

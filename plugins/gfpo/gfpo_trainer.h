@@ -82,8 +82,9 @@ class GfpoTrainer : public Trainer {
  private:
   /// Generates, scores, filters and buffers generation batch `generation`; adds its metrics.
   void generate_and_buffer(TrainerContext& ctx, int64_t generation, Metrics& metrics);
-  /// The loss settings for training (GA) or evaluation (1) with dapo's N.
-  LossSettings loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps) const;
+  /// The loss settings for training (GA, steps_per_generation) or evaluation (both 1) with dapo's N.
+  LossSettings loss_settings(double num_items_in_batch, int64_t gradient_accumulation_steps,
+                             int64_t steps_per_generation) const;
   /// Adds a micro-step's entropy sums to the window; at the window's end (`window_end`) reduces them over
   /// ranks, moves entropy_coef (adaptive control) and logs it.
   void entropy_window_step(TrainerContext& ctx, const GrpoLossOutput& out, bool window_end, Metrics& metrics);

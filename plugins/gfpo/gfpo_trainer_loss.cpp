@@ -61,6 +61,7 @@ GrpoLossOutput micro_batch_loss(const CausalLM& model, const MicroBatch& batch, 
   inputs.num_items_in_batch = settings.num_items_in_batch;
   inputs.gradient_accumulation_steps = settings.gradient_accumulation_steps;
   inputs.num_processes = settings.num_processes;
+  inputs.steps_per_generation = settings.steps_per_generation;
   inputs.entropy_coef = settings.entropy_coef;
   return grpo_loss(settings.loss, inputs);
 }

@@ -42,6 +42,7 @@ struct LossSettings {
   double num_items_in_batch = 1.0;          ///< dapo's N for the whole generation batch
   int64_t gradient_accumulation_steps = 1;  ///< GA in training, 1 in evaluation
   int64_t num_processes = 1;                ///< data-parallel ranks: dapo divides N by it (spec §3.4)
+  int64_t steps_per_generation = 1;         ///< steps_per_generation in training, 1 in evaluation (GrpoLossInputs)
   double entropy_coef = 0.0;                ///< the entropy bonus's coefficient this micro-step (GrpoLossInputs)
 };
 

@@ -132,8 +132,9 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
   const at::Tensor& logps = inputs.logps;  // (B, T)
   TRL_INTERNAL_ASSERT(logps.defined() && logps.dim() == 2 && logps.is_floating_point(), "logps must be (B, T) float");
   check_same_shape(inputs.completion_mask, logps, "completion_mask");
-  TRL_INTERNAL_ASSERT(inputs.gradient_accumulation_steps >= 1 && inputs.num_processes >= 1,
-                      "gradient_accumulation_steps and num_processes must be >= 1");
+  TRL_INTERNAL_ASSERT(inputs.gradient_accumulation_steps >= 1 && inputs.num_processes >= 1 &&
+                          inputs.steps_per_generation >= 1,
+                      "gradient_accumulation_steps, num_processes and steps_per_generation must be >= 1");
   const int64_t B = logps.size(0);
   const at::ScalarType dtype = logps.scalar_type();
   const bool sequence_level = config.importance_sampling_level == ImportanceSamplingLevel::sequence;
@@ -230,9 +231,13 @@ GrpoLossOutput grpo_loss(const GrpoLossConfig& config, const GrpoLossInputs& inp
     case LossType::dapo:
     case LossType::cispo:
     case LossType::vespo:
-      // N spans the whole generation batch on all processes, so the micro-batch losses sum (and DDP
-      // averages) to the global token mean: no division by GA (spec §6.B B7).
-      loss = masked_loss.sum() / (std::max(inputs.num_items_in_batch, 1.0) / static_cast<double>(inputs.num_processes));
+      // N spans the whole generation batch on all processes (spec §6.B B7); trl 1.16 rescales it to one
+      // accumulation window (x GA / steps_per_generation, 1 with the default steps_per_generation = GA), so the
+      // micro-batch losses of an optimizer step sum (and DDP averages) to that window's token mean even when
+      // a generation batch serves several optimizer steps. No division by GA.
+      loss = masked_loss.sum() / (std::max(inputs.num_items_in_batch, 1.0) / static_cast<double>(inputs.num_processes) *
+                                  static_cast<double>(inputs.gradient_accumulation_steps) /
+                                  static_cast<double>(inputs.steps_per_generation));
       break;
   }
   GrpoLossOutput out;

@@ -55,10 +55,14 @@ struct GrpoLossInputs {
   at::Tensor entropies;
   at::Tensor sampling_logps;   ///< (B, T) log-probs of the sampler, for the off-policy mask; undefined = old_logps
   /// dapo's N: active completion tokens of the whole generation batch on all processes (spec §6.B B7),
-  /// not of this micro-batch. Clamped to >= 1 as at HEAD (the GFPO base does not clamp, so N = 0 gave inf).
+  /// not of this micro-batch. Clamped to >= 1 as at HEAD (the GFPO base does not clamp, so N = 0 gave inf),
+  /// then rescaled to one accumulation window with steps_per_generation below.
   double num_items_in_batch = 1.0;
   int64_t gradient_accumulation_steps = 1;  ///< GA in training, 1 in evaluation (grpo, bnpo, dr_grpo divide by it)
   int64_t num_processes = 1;                ///< dapo divides N by it
+  /// The micro-batches a generation batch is cut into in training (steps_per_generation), 1 in evaluation:
+  /// dapo, cispo and vespo rescale N to one accumulation window, N x GA / steps_per_generation (trl 1.16).
+  int64_t steps_per_generation = 1;
   /// The top-entropy threshold, when computed elsewhere over all processes' entropies
   /// (entropy_threshold); nullopt = from this micro-batch's entropies.
   std::optional<double> entropy_threshold;
@@ -102,7 +106,7 @@ bool clipped_objective(LossType type);
 ///   times the off-policy mask, times the top-entropy mask, + beta * kl; then aggregated:
 ///   grpo, sapo: mean_rows(sum_t loss*m / max(sum_t m, 1)) / GA; bnpo: sum(loss*m) / max(sum m, 1) / GA;
 ///   dr_grpo: sum(loss*m) / (B * max_completion_length) / GA; luspo: mean_rows(sum_t loss*m) / GA;
-///   dapo, cispo, vespo: sum(loss*m) / (max(N, 1) / processes).
+///   dapo, cispo, vespo: sum(loss*m) / (max(N, 1) / processes x GA / steps_per_generation).
 /// With entropy_bonus: loss -= entropy_coef * sum(H*m') / max(sum m', 1) / GA, m' = m times the top-entropy
 /// mask if any (TRL 1.16: the bonus is a token mean whatever the loss type).
 /// Clip metrics use the ratio after the delta clamp (spec §6.B B1): low-clipped r < 1 - eps_low with A < 0,

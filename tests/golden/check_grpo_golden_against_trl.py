@@ -8,8 +8,8 @@ environment (scripts/python-env.sh makes build/venvs/trl):
     build/venvs/trl/bin/python tests/golden/check_grpo_golden_against_trl.py [tests/golden/grpo_golden.json]
 
 TRL's _compute_loss is called unbound on a stand-in `self` (one process, train mode, no vLLM, no adaptive
-entropy, steps_per_generation = gradient_accumulation_steps); `_get_per_token_logps_and_entropies` returns the
-case's log-probs and entropies as leaves, so loss, both gradients and the logged metrics are compared.
+entropy); `_get_per_token_logps_and_entropies` returns the case's log-probs and entropies as leaves, so the
+loss, both gradients and the logged metrics are compared.
 Tolerance: 1e-9 relative (float64), except sapo with its default temperatures, whose expected gap is ~2e-6:
 TRL's `torch.where(A > 0, 1.0, 1.05)` makes float32 temperatures (1.0499999523), trl-host and the
 transcription keep the inputs' dtype (docs/gfpo.md, "Loss types"). Exit status 0 = every case agrees.
@@ -37,7 +37,7 @@ def run_case(c):
         sapo_temperature_neg=cfg.get("sapo_temperature_neg", 1.05),
         vespo_k_pos=cfg.get("vespo_k_pos", 2.0), vespo_lambda_pos=cfg.get("vespo_lambda_pos", 3.0),
         vespo_k_neg=cfg.get("vespo_k_neg", 3.0), vespo_lambda_neg=cfg.get("vespo_lambda_neg", 2.0),
-        entropy_target=0.2, steps_per_generation=c["gradient_accumulation_steps"])
+        entropy_target=0.2, steps_per_generation=c["steps_per_generation"])
     accelerator = types.SimpleNamespace(
         num_processes=c["num_processes"], sync_gradients=True, gather=lambda x: x, gather_for_metrics=lambda x: x,
         reduce=lambda x, reduction: x, pad_across_processes=lambda x, dim, pad_index: x)

@@ -242,7 +242,7 @@ def get_gamma_weights(advantages, log_ratio_per_token, mask, importance_sampling
 
 
 def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps, advantages, completion_mask,
-                 entropies, num_items_in_batch, gradient_accumulation_steps, num_processes):
+                 entropies, num_items_in_batch, gradient_accumulation_steps, num_processes, steps_per_generation):
     # Keys added with the 1.16 loss types default to GRPOConfig's defaults.
     args = types.SimpleNamespace(**{"sapo_temperature_neg": 1.05, "sapo_temperature_pos": 1.0, "vespo_k_pos": 2.0,
                                     "vespo_lambda_pos": 3.0, "vespo_k_neg": 3.0, "vespo_lambda_neg": 2.0,
@@ -318,9 +318,9 @@ def compute_loss(cfg, per_token_logps, old_per_token_logps, ref_per_token_logps,
         policy_loss = loss.detach()
         loss = loss / gradient_accumulation_steps
     elif loss_type in ["cispo", "dapo", "vespo"]:
-        # TRL 1.16 also multiplies the normaliser by GA / steps_per_generation in training; the cases here have
-        # steps_per_generation = GA (TRL's default), where that factor is 1.
         normalizer = torch.tensor(float(num_items_in_batch), dtype=torch.float64).clamp(min=1.0) / num_processes
+        # trl 1.16, train mode: rescale N to one accumulation window (x 1 when steps_per_generation = GA)
+        normalizer = normalizer * gradient_accumulation_steps / steps_per_generation
         loss = (per_token_loss * mask).sum() / normalizer
         policy_loss = loss.detach()
     elif loss_type == "luspo":
@@ -479,19 +479,22 @@ def loss_inputs(seed, empty_row=False, all_empty=False):
 
 
 def loss_case(name, seed, cfg, ga=1, num_items=None, num_processes=1, use_old=True, empty_row=False,
-              all_empty=False):
+              all_empty=False, steps_per_generation=None):
+    if steps_per_generation is None:
+        steps_per_generation = ga  # GRPOConfig's default
     logps, old, ref, advantages, mask, entropies = loss_inputs(seed, empty_row, all_empty)
     if num_items is None:
         num_items = float(mask.sum())
     logps_leaf = logps.clone().requires_grad_(True)
     entropies_leaf = entropies.clone().requires_grad_(cfg.get("entropy_coef", 0.0) != 0.0)
     loss, policy_loss, metrics = compute_loss(cfg, logps_leaf, old if use_old else None, ref, advantages, mask,
-                                              entropies_leaf, num_items, ga, num_processes)
+                                              entropies_leaf, num_items, ga, num_processes, steps_per_generation)
     loss.backward()
     grad_entropies = entropies_leaf.grad if entropies_leaf.grad is not None else torch.zeros_like(entropies)
     return {
         "name": name, "seed": seed, "config": cfg, "gradient_accumulation_steps": ga,
         "num_items_in_batch": num_items, "num_processes": num_processes, "use_old_logps": use_old,
+        "steps_per_generation": steps_per_generation,
         "logps": listify(logps), "old_logps": listify(old), "ref_logps": listify(ref),
         "advantages": listify(advantages), "completion_mask": listify(mask), "entropies": listify(entropies),
         "loss": loss.item(), "policy_loss": policy_loss.item(), "grad": listify(logps_leaf.grad),
@@ -566,6 +569,11 @@ def new_loss_cases():
                                     entropy_coef=-0.1)))
     cases.append(loss_case("luspo_entropy_bonus_all_masked", 18, base_cfg(loss_type="luspo", entropy_coef=0.2),
                            num_items=0.0, all_empty=True))
+    # A generation batch serving two optimizer steps (steps_per_generation 4, GA 2): trl 1.16 divides by the
+    # window's share of N, N x GA / steps_per_generation; grpo's aggregation does not depend on it.
+    for loss_type in ["dapo", "cispo", "vespo", "grpo"]:
+        cases.append(loss_case(f"{loss_type}_steps_per_generation_4", 28, base_cfg(loss_type=loss_type), ga=2,
+                               num_items=80.0, num_processes=2, steps_per_generation=4))
     return cases
 
 

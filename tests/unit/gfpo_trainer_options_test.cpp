@@ -1,6 +1,7 @@
 // The gfpo trainer's GRPOConfig options that live outside the loss function: TR-DPO's reference sync
-// (sync_ref_model, TRL's SyncRefModelCallback) and the entropy bonus with its adaptive controller
-// (entropy_coef, use_adaptive_entropy; TRL 1.16 grpo_trainer._compute_loss).
+// (sync_ref_model, TRL's SyncRefModelCallback), dapo's N rescaled to the accumulation window, and the
+// entropy bonus with its adaptive controller (entropy_coef, use_adaptive_entropy; TRL 1.16
+// grpo_trainer._compute_loss).
 #include <cmath>
 
 #include "gfpo_trainer_test_support.h"
@@ -117,6 +118,28 @@ TEST(GfpoTrainerRefSync, CheckpointKeepsTheMovedReference) {
   Harness missing({{"beta", 0.04}, {"sync_ref_model", true}, {"ref_model_sync_steps", 1}});
   missing.prepare();
   EXPECT_THROW(missing.trainer->load_state(*missing.ctx, checkpoint), trl::CheckpointError);
+}
+
+// ---- dapo's window rescaling ---------------------------------------------------------------------------
+
+// trl 1.16: with a generation batch cut into steps_per_generation micro-batches over fewer accumulation steps,
+// dapo divides by N x GA / steps_per_generation (here N / 2), so each optimizer step is its own token mean.
+TEST(GfpoTrainerDapo, NormaliserIsRescaledToTheAccumulationWindow) {
+  at::set_num_threads(1);
+  Harness h({{"steps_per_generation", 2}});
+  h.prepare();
+  trl::Metrics metrics;
+  const double loss = h.loss_at(0, metrics).item<double>();
+  const trl::gfpo::GenerationBuffer& buffer = h.trainer->buffer();
+  ASSERT_EQ(buffer.chunks.size(), 2u);
+  trl::gfpo::LossSettings settings;
+  settings.num_items_in_batch = buffer.num_items_in_batch;
+  const double whole_batch = trl::gfpo::micro_batch_loss(*h.model, buffer.chunks[0], settings).loss.item<double>();
+  settings.steps_per_generation = 2;
+  const double window = trl::gfpo::micro_batch_loss(*h.model, buffer.chunks[0], settings).loss.item<double>();
+  EXPECT_NEAR(window, 2 * whole_batch, 1e-7);
+  EXPECT_NEAR(loss, window, 1e-7);
+  EXPECT_GT(std::fabs(whole_batch), 1e-6) << "a zero loss would not tell the two apart";
 }
 
 // ---- entropy bonus -----------------------------------------------------------------------------------

@@ -85,10 +85,11 @@ bool close(double got, double want) { return std::fabs(got - want) <= kAtol + kR
 // 2 processes), with their parameters, beta 0, delta (ignored by cispo), the off-policy and top-entropy
 // masks, an empty row, no old log-probs; and the entropy bonus (entropy_coef, also negative) with dapo,
 // grpo + top-entropy mask, cispo at sequence level and an all-masked luspo batch, where the gradient with
-// respect to the entropies is checked too.
+// respect to the entropies is checked too. Last, dapo, cispo, vespo and grpo with steps_per_generation 4 and
+// GA 2 (trl 1.16 rescales N to the accumulation window).
 TEST(GrpoLoss, MatchesTrlOnGoldenCases) {
   const auto& cases = golden().at("loss");
-  ASSERT_EQ(cases.size(), 46u);
+  ASSERT_EQ(cases.size(), 50u);
   for (const auto& c : cases) {
     const std::string name = c.at("name");
     const bool bonus = c.at("config").value("entropy_coef", 0.0) != 0.0;
@@ -104,6 +105,7 @@ TEST(GrpoLoss, MatchesTrlOnGoldenCases) {
     in.num_items_in_batch = c.at("num_items_in_batch");
     in.gradient_accumulation_steps = c.at("gradient_accumulation_steps");
     in.num_processes = c.at("num_processes");
+    in.steps_per_generation = c.at("steps_per_generation");
     in.entropy_coef = c.at("config").value("entropy_coef", 0.0);
     const trl::gfpo::GrpoLossOutput out = trl::gfpo::grpo_loss(config_of(c.at("config")), in);
 
