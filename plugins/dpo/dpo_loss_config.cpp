@@ -132,6 +132,23 @@ void validate(const DpoLossConfig& config, const std::string& where) {
     throw ConfigError(where, "discopop_tau", "expected a number > 0, got " + number_text(config.discopop_tau));
   if (config.rpo_alpha) require_finite(*config.rpo_alpha, where, "rpo_alpha");
 
+  // TRL 1.16 (docs/parity.md): the f-DPO reparameterisation leaves a β·log Z(x) term that cancels only in the
+  // chosen−rejected score difference, so the other losses have no f-divergence form and are refused.
+  if (config.f_divergence_type != FDivergenceType::reverse_kl) {
+    for (DpoLossType type : config.loss_type) {
+      switch (type) {
+        case DpoLossType::sigmoid: case DpoLossType::sigmoid_norm: case DpoLossType::hinge: case DpoLossType::ipo:
+        case DpoLossType::exo_pair: case DpoLossType::robust: case DpoLossType::discopop: case DpoLossType::sft:
+          continue;
+        default:
+          throw ConfigError(where, "f_divergence_type",
+                            "'" + to_string(config.f_divergence_type) + "' is only supported with loss types sigmoid, "
+                            "sigmoid_norm, hinge, ipo, exo_pair, robust, discopop and sft (as TRL 1.16), got loss_type " +
+                            to_string(type) + "; use reverse_kl with it");
+      }
+    }
+  }
+
   // aot sorts rows over the batch, so per-pair WPO weights would land on other pairs (TRL raises too).
   if (config.use_weighting && (uses(config, DpoLossType::aot) || uses(config, DpoLossType::aot_unpaired)))
     throw ConfigError(where, "use_weighting",

@@ -82,6 +82,27 @@ TEST(DpoLossConfig, WeightingRefusesAotLosses) {
   }
 }
 
+// TRL 1.16: a non-default f-divergence only with the losses built on the chosen-rejected score difference.
+TEST(DpoLossConfig, FDivergenceOnlyWithScoreDifferenceLosses) {
+  DpoLossConfig config = with_losses({DpoLossType::ipo, DpoLossType::bco_pair});
+  config.f_divergence_type = trl::dpo::FDivergenceType::forward_kl;
+  EXPECT_EQ(error_of(config),
+            "run.json: args: f_divergence_type: 'forward_kl' is only supported with loss types sigmoid, sigmoid_norm, "
+            "hinge, ipo, exo_pair, robust, discopop and sft (as TRL 1.16), got loss_type bco_pair; use reverse_kl "
+            "with it");
+  for (DpoLossType type : {DpoLossType::nca_pair, DpoLossType::sppo_hard, DpoLossType::aot,
+                           DpoLossType::aot_unpaired, DpoLossType::apo_zero, DpoLossType::apo_down}) {
+    config.loss_type = {type};
+    EXPECT_NE(error_of(config), "") << trl::dpo::to_string(type);
+  }
+  config.loss_type = {DpoLossType::sigmoid, DpoLossType::sigmoid_norm, DpoLossType::hinge, DpoLossType::ipo,
+                      DpoLossType::robust, DpoLossType::discopop, DpoLossType::sft};
+  EXPECT_EQ(error_of(config), "");
+  config.f_divergence_type = trl::dpo::FDivergenceType::reverse_kl;
+  config.loss_type = {DpoLossType::bco_pair};
+  EXPECT_EQ(error_of(config), "");
+}
+
 TEST(DpoLossConfig, LossWeightsMustMatchLossTypes) {
   DpoLossConfig config = with_losses({DpoLossType::sigmoid, DpoLossType::sft});
   config.loss_weights = {1.0};

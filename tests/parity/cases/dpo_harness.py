@@ -124,7 +124,38 @@ def compare_logs(case, label, ours, theirs):
     return rows, only_ours, only_theirs
 
 
-def run_case(case, configs, make_callbacks=None):
+def refusal_row(case, args, model_dir, label, dpo_args, key):
+    """Both sides must refuse the configuration: TRL's DPOTrainer raises ValueError, trl-host exits 2 naming `key`."""
+    import subprocess
+
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trl import DPOConfig, DPOTrainer
+
+    config = {"trainer": "dpo", "model": model_dir, "train_dataset": DATA,
+              "args": dict(COMMON, **dpo_args, output_dir=os.path.join(args.work, label + "-refused"),
+                           report_to="none", num_threads=1)}
+    path = os.path.join(args.work, label + "-refused.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    proc = subprocess.run([args.host, "train", path], env=pc.host_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    host_refused = proc.returncode == 2 and key in proc.stdout
+    try:
+        DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_dir), processing_class=AutoTokenizer.from_pretrained(model_dir),
+                   args=DPOConfig(output_dir=os.path.join(args.work, label + "-refused-trl"), **COMMON, **dpo_args,
+                                  use_cpu=True, bf16=False, report_to=[]),
+                   train_dataset=Dataset.from_list(pc.read_jsonl(DATA)[:8]))
+        trl_refused, trl_message = False, "TRL accepted it"
+    except ValueError as e:
+        trl_refused, trl_message = True, str(e)
+    note = (f"trl-host exit {proc.returncode}: {proc.stdout.strip().splitlines()[-1][:300] if proc.stdout.strip() else ''}"
+            f" | TRL: {trl_message[:300]}")
+    return pc.row(case, f"{label}: refused by both", 0.0 if host_refused and trl_refused else math.inf, 0.0, note)
+
+
+def run_case(case, configs, refused=()):
     """The body of a DPO case: for each (label, dpo_args[, host callbacks]) run both sides and compare
     batches, metrics and final weights. A configuration that fails becomes a failing row."""
     args = pc.parse_args(case)
@@ -150,5 +181,10 @@ def run_case(case, configs, make_callbacks=None):
                            f"model.safetensors after {COMMON['max_steps']} steps: {note}"))
         if extra:
             rows += extra(case, label, host_dir, trainer)
+    for label, dpo_args, key in refused:
+        try:
+            rows.append(refusal_row(case, args, model_dir, label, dpo_args, key))
+        except Exception as e:  # noqa: BLE001
+            rows.append(pc.row(case, f"{label}: could not run", math.inf, 0.0, str(e)[-2000:]))
     pc.write_result(args, case, rows, {"one_sided_metrics": one_sided})
     print(json.dumps(one_sided))
