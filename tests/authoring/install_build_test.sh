@@ -56,7 +56,9 @@ for f in bin/trl-host lib/libtrl_sdk.so lib/libtrl_sdk.so.1 include/trl/sdk/plug
 done
 ls "$PREFIX"/lib/cmake/TrlSdk/TrlSdkTargets-*.cmake >/dev/null || fail "the install lacks TrlSdkTargets-<config>.cmake"
 plugins=$(cd "$PREFIX/lib/trl/plugins" && ls | tr '\n' ' ')
-[ "$plugins" = "bema.so dpo.so gfpo.so " ] || fail "lib/trl/plugins holds '$plugins', expected the shipped bema, dpo, gfpo only"
+# python.so is built (and so installed) only where libpython3-dev and pybind11-dev are found.
+[ "$plugins" = "bema.so dpo.so gfpo.so " ] || [ "$plugins" = "bema.so dpo.so gfpo.so python.so " ] ||
+  fail "lib/trl/plugins holds '$plugins', expected the shipped bema, dpo, gfpo (and python) only"
 ABI_MAJOR=$(sed -n 's/^#define TRL_SDK_ABI_MAJOR \([0-9]*\)$/\1/p' "$PREFIX/include/trl/sdk/version.h")
 ABI_MINOR=$(sed -n 's/^#define TRL_SDK_ABI_MINOR \([0-9]*\)$/\1/p' "$PREFIX/include/trl/sdk/version.h")
 [ -n "$ABI_MAJOR" ] && [ -n "$ABI_MINOR" ] || fail "installed version.h has no TRL_SDK_ABI_MAJOR/MINOR"
