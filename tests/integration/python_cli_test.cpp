@@ -189,6 +189,35 @@ def wrong_length(completions, **kwargs):
       << short_result.err;
 }
 
+TEST_F(PythonCli, ConversationalDataGivesMessageLists) {
+  {
+    std::ofstream chat(dir_.path("chat.jsonl"));
+    for (int i = 0; i < 6; ++i)
+      chat << nlohmann::json{{"prompt", nlohmann::json::array({{{"role", "user"}, {"content", "Count to " + std::to_string(i)}}})},
+                             {"answer", i}}
+                  .dump()
+           << "\n";
+  }
+  write("chat_code.py", R"(
+def chat_reward(prompts, completions, answer, **kwargs):
+    for prompt, completion, a in zip(prompts, completions, answer):
+        assert prompt == [{"role": "user", "content": "Count to %d" % a}], prompt
+        assert isinstance(completion, list) and len(completion) == 1, completion
+        assert completion[0]["role"] == "assistant" and isinstance(completion[0]["content"], str), completion
+    return [float(len(c[0]["content"])) for c in completions]
+
+def chat_filter(group_completions, group_rewards):
+    for group, rewards in zip(group_completions, group_rewards):
+        for completion, reward in zip(group, rewards):
+            assert completion[0]["role"] == "assistant", completion
+    return [[-r for r in rewards] for rewards in group_rewards]
+)");
+  const std::string path = config("chat", {python("chat_code.py", "chat_reward")}, python("chat_code.py", "chat_filter"));
+  const Result run = host({"train", path, "--set", "train_dataset=" + dir_.path("chat.jsonl")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(read_jsonl(dir_.path("chat/completions.jsonl")).size(), 24u);
+}
+
 TEST_F(PythonCli, NoneRewardsAreNotApplicable) {
   write("sometimes.py", R"(
 def only_even(prompts, completions, answer, **kwargs):
