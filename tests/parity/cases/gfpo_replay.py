@@ -49,7 +49,7 @@ SETTINGS = {
     # TRL 1.7.1's default (false) differs from TRL 1.16's and trl-host's (true): set on both sides.
     "use_bias_correction_kl": False,
 }
-EOS_SCALE = 12.0  # replay_common.make_eos_likely: completions of 1-8 tokens, so the length filter has a choice
+EOS_SCALE = 16.0  # replay_common.make_eos_likely: completions of 1-8 tokens, so the length filter has a choice
 REWARD_MAX_CHARS = 64
 
 PROMPTS = [
