@@ -308,6 +308,10 @@ def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, rewa
                           f"{replay.calls} generation batches of {len(host_gens[0])} rows; steps {steps}"
                           + (f"; differing prompt ids at (generation, row) {replay.prompt_mismatches[:5]}"
                              if replay.prompt_mismatches else "") + (f"; steps logged by one side only {lost}" if lost else "")))
+    # With every completion equally long the loss types cannot be told apart (the same sum over the same count).
+    lengths = sorted({len(r["completion_ids"]) for g in host_gens for r in g})
+    rows.append(check_row(case, f"{label}: completion lengths vary", len(lengths) > 1,
+                          f"lengths sampled by trl-host: {lengths}"))
     named = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("entropy", ["entropy"]), ("kl", ["kl"]),
              ("clip ratios", [k for k in CLIP_KEYS if k not in skip])]
     used = {k for _, keys in named for k in keys} | {"step", "epoch"} | set(skip)
