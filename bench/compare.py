@@ -108,7 +108,9 @@ def pooled(paths):
 def executed_dpo_flops(config, pairs, prompt, completion, impl):
     """FLOPs one DPO step executes in trl-host or the tuned peer: each prompt once (policy and reference),
     the lm_head at the completion positions only, the reference forward, attention over the causal triangle
-    (scores and values). trl-host's token statistics recompute the lm_head in the backward pass."""
+    (scores and values). Both keep the completion positions' probabilities for the backward pass (trl-host:
+    token_stats' keep_probabilities_mb, 131 MB here), so the lm_head is one forward and two backward
+    products on either side."""
     H, I, V = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     nq, nkv = config["num_attention_heads"], config["num_key_value_heads"]
     d = config.get("head_dim") or H // nq
@@ -122,7 +124,7 @@ def executed_dpo_flops(config, pairs, prompt, completion, impl):
     attention = layers * 4 * nq * d * pairs_qk
     forward = 2 * weights * tokens + attention
     head = 2 * H * V * labelled
-    policy = 3 * forward + (4 if impl == "trl-host" else 3) * head
+    policy = 3 * forward + 3 * head
     return policy + forward + head
 
 
@@ -199,7 +201,8 @@ def main():
                "sgemm_gflops": gflops, "sgemm_gflops_runs": sgemm_runs, "peak_gflops": peak / 1e9,
                "mfu_flops": {"6nt": "6 x params x tokens (the policy's forward + backward over every token)",
                              "executed": "compare.py executed_dpo_flops: shared prompts, lm_head at completions, "
-                                         "reference forward, causal attention"},
+                                         "reference forward, causal attention (the same count for trl-host and "
+                                         "the tuned peer)"},
                "rows": rows, "equal_work": not failures, "failures": failures}
     with open(a.out, "w") as f:
         json.dump(results, f, indent=1)
