@@ -11,8 +11,8 @@ grpo only), pytorch-eager (bench/reference/peer.py).
 
 Checks (fail loudly, exit 1), each peer against trl-host:
   dpo       losses of the first two steps to 1e-4 (absolute); chosen/rejected log-probs to 1e-4 relative
-            where the peer reports them; grad norms of the first two steps to 1e-3 relative (2e-3 for real
-            TRL: bench/README.md)
+            where the peer reports them; grad norms of the first two steps to 1e-3 relative (real TRL: the
+            first step's to 2e-3, bench/README.md)
   grpo      on the inputs file's fixed completions before any update: loss, mean log-prob, mean entropy to
             1e-4, gradient norm to 1e-3 relative
   generate  the prefill's last-position logsumexp per row to 1e-4, and the first four sampled tokens of
@@ -63,7 +63,10 @@ def check_workload(workload, peer, ours, theirs):
             expect("loss", atol=1e-4)
             expect("chosen_logps", rtol=1e-4)
             expect("rejected_logps", rtol=1e-4)
-            expect("grad_norm", rtol=2e-3 if peer == "trl" else 1e-3)
+            if peer != "trl":
+                expect("grad_norm", rtol=1e-3)
+            elif step == 0:  # bench/README.md: TRL's logged norm is 0.1% off, and its second step follows its own update
+                expect("grad_norm", rtol=2e-3)
         elif workload == "grpo":
             expect("loss", atol=1e-4)
             expect("mean_logp", atol=1e-4)
