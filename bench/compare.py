@@ -11,8 +11,8 @@ grpo only), pytorch-eager (bench/reference/peer.py).
 
 Checks (fail loudly, exit 1), each peer against trl-host:
   dpo       losses of the first two steps to 1e-4 (absolute); chosen/rejected log-probs to 1e-4 relative
-            where the peer reports them; grad norms of the first two steps to 1e-3 relative (2e-3 for real
-            TRL: bench/README.md)
+            where the peer reports them; grad norms of the first two steps to 1e-3 relative (real TRL: the
+            first step's to 2e-3, bench/README.md)
   grpo      on the inputs file's fixed completions before any update: loss, mean log-prob, mean entropy to
             1e-4, gradient norm to 1e-3 relative
   generate  the prefill's last-position logsumexp per row to 1e-4, and the first four sampled tokens of
@@ -63,7 +63,10 @@ def check_workload(workload, peer, ours, theirs):
             expect("loss", atol=1e-4)
             expect("chosen_logps", rtol=1e-4)
             expect("rejected_logps", rtol=1e-4)
-            expect("grad_norm", rtol=2e-3 if peer == "trl" else 1e-3)
+            if peer != "trl":
+                expect("grad_norm", rtol=1e-3)
+            elif step == 0:  # bench/README.md: TRL's logged norm is 0.1% off, and its second step follows its own update
+                expect("grad_norm", rtol=2e-3)
         elif workload == "grpo":
             expect("loss", atol=1e-4)
             expect("mean_logp", atol=1e-4)
@@ -108,7 +111,9 @@ def pooled(paths):
 def executed_dpo_flops(config, pairs, prompt, completion, impl):
     """FLOPs one DPO step executes in trl-host or the tuned peer: each prompt once (policy and reference),
     the lm_head at the completion positions only, the reference forward, attention over the causal triangle
-    (scores and values). trl-host's token statistics recompute the lm_head in the backward pass."""
+    (scores and values). Both keep the completion positions' probabilities for the backward pass (trl-host:
+    token_stats' keep_probabilities_mb, 131 MB here), so the lm_head is one forward and two backward
+    products on either side."""
     H, I, V = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     nq, nkv = config["num_attention_heads"], config["num_key_value_heads"]
     d = config.get("head_dim") or H // nq
@@ -122,7 +127,7 @@ def executed_dpo_flops(config, pairs, prompt, completion, impl):
     attention = layers * 4 * nq * d * pairs_qk
     forward = 2 * weights * tokens + attention
     head = 2 * H * V * labelled
-    policy = 3 * forward + (4 if impl == "trl-host" else 3) * head
+    policy = 3 * forward + 3 * head
     return policy + forward + head
 
 
@@ -199,7 +204,8 @@ def main():
                "sgemm_gflops": gflops, "sgemm_gflops_runs": sgemm_runs, "peak_gflops": peak / 1e9,
                "mfu_flops": {"6nt": "6 x params x tokens (the policy's forward + backward over every token)",
                              "executed": "compare.py executed_dpo_flops: shared prompts, lm_head at completions, "
-                                         "reference forward, causal attention"},
+                                         "reference forward, causal attention (the same count for trl-host and "
+                                         "the tuned peer)"},
                "rows": rows, "equal_work": not failures, "failures": failures}
     with open(a.out, "w") as f:
         json.dump(results, f, indent=1)
