@@ -226,9 +226,9 @@ TEST_F(DpoTrainerTest, EveryLossTypeTrains) {
 }
 
 // bf16=True (transformers' autocast mixed precision, train/autocast_scope.h): eight DPO steps at a learning rate
-// that moves the loss track the float32 run's losses within bfloat16's precision (8-bit mantissa: 2^-8 relative
-// per rounding; 0.01 absolute on losses from ln 2 down to 0.26 after eight updates, where 1.4e-3 was measured), without being equal to them (autocast
-// ran), and the weights stay float32. Seed 11 (DpoHarness), one thread.
+// that moves the loss (ln 2 down to about 0.26) track the float32 run's losses within bfloat16's precision
+// (8-bit mantissa: 2^-8 relative per rounding; 0.01 absolute, where 1.4e-3 was measured), without being equal
+// to them (autocast ran), and the weights stay float32. Seed 11 (DpoHarness), one thread.
 TEST_F(DpoTrainerTest, Bf16AutocastTracksFloat32Losses) {
   auto losses = [&](bool bf16) {
     const fs::path dir = dir_ / (bf16 ? "bf16" : "fp32");
