@@ -81,7 +81,9 @@ elseif(TRL_TORCH STREQUAL "pip")
     INTERFACE_INCLUDE_DIRECTORIES "${_inc};${_inc}/torch/csrc/api/include"
     INTERFACE_COMPILE_DEFINITIONS "USE_DISTRIBUTED;USE_C10D_GLOO;_GLIBCXX_USE_CXX11_ABI=1"
     INTERFACE_COMPILE_FEATURES cxx_std_20
-    INTERFACE_LINK_LIBRARIES trl_c10)
+    # As the wheel's own torch_cpu_library (and Debian's config): libtorch_cpu.so stays NEEDED even by a library
+    # that calls none of it, for its static registrations.
+    INTERFACE_LINK_LIBRARIES "trl_c10;-Wl,--no-as-needed,${_dir}/lib/libtorch_cpu.so,--as-needed")
   if(TRL_TORCH_CUDA)
     foreach(_lib torch_cuda c10_cuda)
       if(NOT EXISTS "${_dir}/lib/lib${_lib}.so")

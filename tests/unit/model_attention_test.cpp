@@ -11,6 +11,7 @@
 
 #include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
+#include "train/autocast_scope.h"
 
 namespace {
 
@@ -80,6 +81,20 @@ TEST_F(AttentionTest, GenericPathMatchesEagerWhereSlicedWouldRun) {
   const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
   const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 5, 63}), 0, T, at::kFloat);
   expect_same_as_eager(q, k, v, mask, 1e-5);
+}
+
+// Under bf16 autocast (bf16: true) float32 q, k, v at a size where the sliced path would run take the batched
+// path, whose matmuls autocast computes in bfloat16: the eager attention under the same autocast, to
+// bfloat16's precision.
+TEST_F(AttentionTest, UnderAutocastTakesTheBatchedPath) {
+  const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 9}), 0, T, at::kFloat);
+  const trl::AutocastScope bf16(c10::Device(c10::kCPU), true);
+  const at::Tensor ours = trl::grouped_attention(q, k, v, mask);
+  const at::Tensor theirs = eager_attention(q, k, v, mask);
+  EXPECT_TRUE(at::allclose(ours.to(at::kFloat), theirs.to(at::kFloat), 2e-2, 2e-2))
+      << (ours.to(at::kFloat) - theirs.to(at::kFloat)).abs().max().item<double>();
 }
 
 TEST_F(AttentionTest, SlicedPathMatchesEagerAfterCachedPositions) {

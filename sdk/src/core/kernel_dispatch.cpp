@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "core/torch_compat.h"
+
 namespace trl {
 namespace {
 
@@ -11,6 +13,8 @@ std::atomic<bool> generic_forced{false};
 }  // namespace
 
 bool use_cpu_kernels(c10::Device device) { return device.is_cpu() && !generic_forced.load(std::memory_order_relaxed); }
+
+bool autocast_active(c10::Device device) { return compat::autocast_enabled(device.type()); }
 
 ScopedGenericKernels::ScopedGenericKernels() : previous_(generic_forced.exchange(true)) {}
 

@@ -18,6 +18,10 @@ bool use_cpu_kernels(c10::Device device);
 /// use_cpu_kernels(t.device()).
 inline bool use_cpu_kernels(const at::Tensor& t) { return use_cpu_kernels(t.device()); }
 
+/// Whether autocast (bf16 mixed precision, train/autocast_scope.h) is on for `device` in this thread: a CPU
+/// kernel written for float32 (sliced attention) then leaves the ops to autocast's dispatch.
+bool autocast_active(c10::Device device);
+
 /// For tests: while alive, every CPU-specific kernel takes its device-generic path on the CPU too
 /// (process-wide; restores the previous setting).
 class ScopedGenericKernels {

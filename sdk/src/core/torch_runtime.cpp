@@ -30,7 +30,10 @@ TorchRuntimeInfo compute_runtime() {
   TorchRuntimeInfo info;
   info.version = TORCH_VERSION;
   info.library_path = library_of(reinterpret_cast<const void*>(&at::show_config));
-  info.cuda_compiled = at::show_config().find("USE_CUDA=ON") != std::string::npos;
+  // "USE_CUDA=ON" in 1.13's build settings, "USE_CUDA=1" in 2.x's.
+  const std::string config = at::show_config();
+  info.cuda_compiled =
+      config.find("USE_CUDA=ON") != std::string::npos || config.find("USE_CUDA=1,") != std::string::npos;
   // The CUDA hooks are the default (CPU-only) ones until libtorch_cuda.so registers its own; only those
   // answer hasCUDART() with true. hasCUDA() adds that a driver and a device are there.
   const at::CUDAHooksInterface& cuda = at::detail::getCUDAHooks();

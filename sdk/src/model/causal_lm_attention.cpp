@@ -46,7 +46,8 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
   // tripled the backward's time.
   const at::Tensor grouped_q = (q * std::pow(static_cast<double>(D), -0.5)).reshape({B, Nkv, G * T, D});
   // float32 on the CPU goes per slice (sliced_attention.cpp); other dtypes keep transformers' float32 softmax.
-  const bool sliced = use_cpu_kernels(q) && q.scalar_type() == at::kFloat && G * T * L >= kSlicedAttentionMinScores;
+  // Under bf16 autocast the matmuls must go through autocast's dispatch: the batched path.
+  const bool sliced = use_cpu_kernels(q) && !autocast_active(q.device()) && q.scalar_type() == at::kFloat && G * T * L >= kSlicedAttentionMinScores;
   at::Tensor out;  // (B, Nkv, G·T, D)
   if (sliced) {
     out = sliced_attention(grouped_q, k, v, mask);
