@@ -295,11 +295,12 @@ CLIP_KEYS = ("clip_ratio/low_mean", "clip_ratio/low_min", "clip_ratio/high_mean"
              "clip_ratio/region_mean")
 
 
-def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, reward_calls, skip=()):
+def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, reward_calls, skip=(), clip_keys=CLIP_KEYS):
     """The rows of one replayed run: per quantity, the worst relative difference over the logged steps
     (STEP_TOL), plus one row for step 1, before any optimizer step (FORWARD_TOL), and the exact checks of the
     replay itself (prompts row for row). host_metrics/trl_history: the two logs as {step: entry}; `skip`: metric
-    names left out (an exception the caller checks in its own row)."""
+    names left out (an exception the caller checks in its own row); `clip_keys`: the clip metrics the loss type
+    logs (TRL: clip_ratio/* for the clipped types, cispo_clip_ratio, vespo/phi_seq_mean, none for sapo)."""
     rows = []
     steps = sorted(set(host_metrics) & set(trl_history))
     lost = sorted(set(host_metrics) ^ set(trl_history))
@@ -312,8 +313,13 @@ def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, rewa
     lengths = sorted({len(r["completion_ids"]) for g in host_gens for r in g})
     rows.append(check_row(case, f"{label}: completion lengths vary", len(lengths) > 1,
                           f"lengths sampled by trl-host: {lengths}"))
-    named = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("entropy", ["entropy"]), ("kl", ["kl"]),
-             ("clip ratios", [k for k in CLIP_KEYS if k not in skip])]
+    named = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("entropy", ["entropy"]), ("kl", ["kl"])]
+    if clip_keys:
+        named.append(("clip ratios", [k for k in clip_keys if k not in skip]))
+    else:  # a loss type without clip metrics: neither side may log one
+        logged = sorted({k for log in (host_metrics, trl_history) for e in log.values() for k in e if k in CLIP_KEYS})
+        rows.append(check_row(case, f"{label}: no clip ratios logged (as TRL)", not logged,
+                              f"logged: {logged}" if logged else "neither side logs clip_ratio/*"))
     used = {k for _, keys in named for k in keys} | {"step", "epoch"} | set(skip)
     first = steps[0] if steps else None
     step1 = []  # (worst, what) at the first step

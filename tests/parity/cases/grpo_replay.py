@@ -36,7 +36,15 @@ RUNS = [
     ("dapo-token", "dapo", "token", {}),
     ("dapo-sequence", "dapo", "sequence", {}),
     ("dapo-token-no_kl_correction", "dapo", "token", {"use_bias_correction_kl": False}),
+    ("cispo-token", "cispo", "token", {}),
+    ("sapo-token", "sapo", "token", {}),
+    ("sapo-sequence", "sapo", "sequence", {}),
+    ("luspo-sequence", "luspo", "sequence", {}),
+    ("vespo-token", "vespo", "token", {}),
 ]
+
+# The clip metrics a loss type logs where they are not clip_ratio/* (TRL 1.16's _compute_loss; sapo logs none).
+CLIP_METRICS = {"cispo": ("cispo_clip_ratio",), "vespo": ("vespo/phi_seq_mean",), "sapo": ()}
 
 # The shared settings, TRL's names (GRPOConfig = trl-host's gfpo args). A learning rate far above TRL's 1e-6
 # default so that the second pass over a batch sees ratios away from 1 and the clip ratios are not all 0 (at
@@ -119,7 +127,8 @@ def main():
             continue
         host_metrics, generations = host_run(args, model, data, label, loss_type, level, extra)
         trl_metrics, replay, reward_calls = trl_run(args, model, data_rows, label, loss_type, level, extra, generations)
-        rows += rc.compare_logs(CASE, label, host_metrics, trl_metrics, generations, replay, reward_calls)
+        rows += rc.compare_logs(CASE, label, host_metrics, trl_metrics, generations, replay, reward_calls,
+                                clip_keys=CLIP_METRICS.get(loss_type, rc.CLIP_KEYS))
     rc.write_result(args, CASE, rows, {"settings": SETTINGS, "runs": RUNS})
 
 
