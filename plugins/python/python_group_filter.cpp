@@ -21,18 +21,8 @@ std::vector<std::vector<double>> PythonGroupFilter::call(const std::vector<Compl
     for (size_t k = 0; k < groups.size(); ++k) {
       const CompletionGroup& group = groups[k];
       py::list completions(group.completions.size());
-      for (size_t j = 0; j < group.completions.size(); ++j) {
-        if (group.conversational) {
-          py::dict message;
-          message["role"] = "assistant";
-          message["content"] = group.completions[j];
-          py::list one(1);
-          one[0] = message;
-          completions[j] = one;
-        } else {
-          completions[j] = py::str(group.completions[j]);
-        }
-      }
+      for (size_t j = 0; j < group.completions.size(); ++j)
+        completions[j] = completion_value(group.completions[j], group.conversational);
       py::list rewards(group.rewards.size());
       for (size_t j = 0; j < group.rewards.size(); ++j) rewards[j] = py::float_(group.rewards[j]);
       group_completions[k] = completions;

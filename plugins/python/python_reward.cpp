@@ -19,18 +19,8 @@ py::object trainer_state(const RewardInput& input) {
 
 py::list completions_of(const RewardInput& input) {
   py::list out(input.completions.size());
-  for (size_t i = 0; i < input.completions.size(); ++i) {
-    if (input.conversational) {
-      py::dict message;
-      message["role"] = "assistant";
-      message["content"] = input.completions[i];
-      py::list one(1);
-      one[0] = message;
-      out[i] = one;
-    } else {
-      out[i] = py::str(input.completions[i]);
-    }
-  }
+  for (size_t i = 0; i < input.completions.size(); ++i)
+    out[i] = completion_value(input.completions[i], input.conversational);
   return out;
 }
 

@@ -7,6 +7,16 @@ namespace trl::python {
 
 namespace py = pybind11;
 
+py::object completion_value(const std::string& text, bool conversational) {
+  if (!conversational) return py::str(text);
+  py::dict message;
+  message["role"] = "assistant";
+  message["content"] = text;
+  py::list one(1);
+  one[0] = message;
+  return one;
+}
+
 py::object to_python(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null:

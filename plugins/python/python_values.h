@@ -13,6 +13,10 @@
 
 namespace trl::python {
 
+/// A completion as TRL hands it to rewards and filters: the text, or for conversational data a one-message
+/// list [{"role": "assistant", "content": text}].
+pybind11::object completion_value(const std::string& text, bool conversational);
+
 /// A JSON value as Python's json.loads would give it: null None, bool, int, float, str, list, dict.
 pybind11::object to_python(const nlohmann::json& value);
 
