@@ -4,6 +4,8 @@
 // grpo_trainer._compute_loss).
 #include <cmath>
 
+#include <ATen/core/grad_mode.h>
+
 #include "gfpo_trainer_test_support.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/lora.h"

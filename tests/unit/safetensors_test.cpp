@@ -249,18 +249,37 @@ TEST(SafetensorsFile, LoadRefusesDtypeWithoutLibTorchType) {
   }
 }
 
-TEST(SafetensorsFile, LoadsEmptyTensorWithHugeDimensions) {
-  // Valid for the format (0 elements; no overflow multiplying left to right): loads as an empty tensor
-  // of that shape, as torch.empty((0, 2**62, 4)) does, on both the copy and the conversion path.
+TEST(SafetensorsFile, LoadsEmptyTensorWithLargeDimensions) {
+  // 0 elements and strides within int64: loads as an empty tensor of that shape, as torch.empty((0, 2**60, 4))
+  // does, on both the copy and the conversion path.
   TempDir dir;
   write_file(dir.file("s.safetensors"),
-             file_of(R"({"s":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})", 0));
+             file_of(R"({"s":{"dtype":"F32","shape":[0,1152921504606846976,4],"data_offsets":[0,0]}})", 0));
   const trl::SafetensorsFile f(dir.file("s.safetensors"));
   for (const c10::ScalarType to : {at::kFloat, at::kHalf}) {
     const at::Tensor t = f.load("s", to);
-    EXPECT_EQ(t.sizes().vec(), (std::vector<int64_t>{0, 4611686018427387904, 4}));
+    EXPECT_EQ(t.sizes().vec(), (std::vector<int64_t>{0, 1152921504606846976, 4}));
     EXPECT_EQ(t.numel(), 0);
     EXPECT_EQ(t.scalar_type(), to);
+  }
+}
+
+TEST(SafetensorsFile, RefusesEmptyTensorWhoseStridesOverflow) {
+  // Valid for the format (0 elements, no overflow multiplying left to right), but the stride of dim 0 is
+  // 2^64: LibTorch 2.x refuses it (torch.empty((0, 2**62, 4)) does) and 1.13 would wrap it, so both builds
+  // refuse it with one message, on both paths.
+  TempDir dir;
+  const std::string path = dir.file("s.safetensors");
+  write_file(path, file_of(R"({"s":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})", 0));
+  const trl::SafetensorsFile f(path);
+  for (const c10::ScalarType to : {at::kFloat, at::kHalf}) {
+    try {
+      (void)f.load("s", to);
+      ADD_FAILURE() << "loaded a shape whose strides overflow";
+    } catch (const trl::ModelError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": tensor 's': shape [0, 4611686018427387904, 4] needs a stride "
+                                              "past 2^63 - 1, which LibTorch cannot represent");
+    }
   }
 }
 

@@ -15,6 +15,7 @@
 #include <ATen/ATen.h>
 
 #include "causal_lm_impl.h"
+#include "shape_text.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/safetensors.h"
@@ -24,12 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
 
 json read_json_file(const std::string& path) {
   std::ifstream in(path);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -14,6 +15,7 @@
 
 #include <ATen/ATen.h>
 
+#include "shape_text.h"
 #include "trl/sdk/error.h"
 
 // The format stores little-endian bytes and load() copies them as they are.
@@ -23,6 +25,18 @@ namespace trl {
 namespace {
 
 std::string errno_text(int err) { return std::generic_category().message(err); }
+
+/// Refuses a shape whose contiguous strides pass INT64_MAX. The format allows it when a dimension is 0
+/// ([0, 2^62, 4]), but LibTorch 2.x refuses it ("Stride calculation overflowed", as torch.empty does) and
+/// 1.13 would wrap the stride silently: both builds refuse it, with the same message.
+void check_strides_fit(const SafetensorsEntry& e, const std::string& path) {
+  int64_t stride = 1;
+  for (size_t i = e.shape.size(); i-- > 1;) {
+    if (__builtin_mul_overflow(stride, std::max<int64_t>(e.shape[i], 1), &stride))
+      throw ModelError(path, "tensor '" + e.name + "': shape " + shape_text(e.shape) +
+                                 " needs a stride past 2^63 - 1, which LibTorch cannot represent");
+  }
+}
 
 /// An open file descriptor, closed on scope exit.
 class ScopedFd {
@@ -113,6 +127,7 @@ const std::map<std::string, std::string>& SafetensorsFile::metadata() const { re
 at::Tensor SafetensorsFile::load(const std::string& name) const {
   const SafetensorsEntry& e = entry(name);
   const c10::ScalarType type = safetensors_scalar_type(e.dtype, impl_->path, name);
+  check_strides_fit(e, impl_->path);
   at::Tensor out;
   try {
     out = at::empty(e.shape, at::TensorOptions().dtype(type));
@@ -129,6 +144,7 @@ at::Tensor SafetensorsFile::load(const std::string& name, c10::ScalarType dtype)
   const SafetensorsEntry& e = entry(name);
   const c10::ScalarType stored = safetensors_scalar_type(e.dtype, impl_->path, name);
   if (stored == dtype) return load(name);
+  check_strides_fit(e, impl_->path);
   // Integer, boolean and complex tensors (ids, masks, counters) only load as themselves: converting them
   // to a compute dtype is a caller's mistake, never a precision choice.
   if (!c10::isFloatingType(stored) || !c10::isFloatingType(dtype))

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shape_text.h"
 #include "trl/sdk/error.h"
 
 namespace trl {
@@ -56,12 +57,6 @@ std::string found(const json& v) {
 
 std::string offsets_text(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
 }
 
 std::string known_dtypes() {
