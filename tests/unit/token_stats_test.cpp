@@ -9,6 +9,7 @@
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/token_stats.h"
+#include "train/autocast_scope.h"
 
 namespace {
 
@@ -212,6 +213,50 @@ TEST(TokenStatsFloat32, MatchesNaiveOnAModelForward) {
   const at::Tensor keep = labels.ne(trl::kIgnoreIndex);
   const at::Tensor naive = model->logits(hidden).log_softmax(-1).gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1) * keep;
   EXPECT_TRUE(at::allclose(s.logps, naive, 1e-5, 1e-5));
+}
+
+// bf16: true: under autocast the lm_head's products run in bfloat16, forward and backward, as torch.autocast
+// runs them (a bf16 mm, and its MmBackward in bf16 with the gradient cast back to float32): equal to autograd
+// through that explicit computation, for both ways of the backward pass, and visibly not the float32 result.
+TEST(TokenStatsAutocast, LmHeadProductsRunInBfloat16LikeAutocast) {
+  at::set_num_threads(1);
+  at::manual_seed(0);
+  auto model = CausalLM::from_config(tiny_model_config("qwen2", {{"initializer_range", 1.0}}), 2);
+  const at::Tensor hidden = at::randn({2, 6, 32}).requires_grad_(true);  // (B, T, H) float32
+  at::Tensor labels = at::randint(0, 64, {2, 6}, at::kLong);
+  labels[0][0] = trl::kIgnoreIndex;
+  const at::Tensor weights = at::randn({2, 6});
+  const at::Tensor& head = model->lm_head_weight();
+  auto grads_of = [&](const at::Tensor& logps) {
+    hidden.mutable_grad() = at::Tensor();
+    head.mutable_grad() = at::Tensor();
+    (logps * weights).sum().backward();
+    return std::make_tuple(logps.detach(), hidden.grad().clone(), head.grad().clone());
+  };
+  const at::Tensor keep = labels.ne(trl::kIgnoreIndex);
+  const at::Tensor logits_bf16 = at::matmul(hidden.to(at::kBFloat16), head.to(at::kBFloat16).t()).to(at::kFloat);
+  const auto [ref_logps, ref_h, ref_w] =
+      grads_of(logits_bf16.log_softmax(-1).gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1) * keep);
+  const auto [f32_logps, f32_h, f32_w] = grads_of(trl::token_stats(*model, hidden, labels).logps);
+  for (int64_t keep_mb : {0, 256}) {  // recomputed in the backward pass, or probabilities kept
+    TokenStatsOptions options;
+    options.chunk_rows = 5;
+    options.keep_probabilities_mb = keep_mb;
+    at::Tensor logps;
+    {
+      const trl::AutocastScope autocast(at::kCPU, true, at::kBFloat16);
+      logps = trl::token_stats(*model, hidden, labels, options).logps;
+    }
+    EXPECT_EQ(logps.scalar_type(), at::kFloat);
+    const auto [ours_logps, ours_h, ours_w] = grads_of(logps);  // the backward pass outside autocast, as in training
+    EXPECT_EQ(ours_h.scalar_type(), at::kFloat);
+    EXPECT_EQ(ours_w.scalar_type(), at::kFloat);
+    EXPECT_TRUE(at::allclose(ours_logps, ref_logps, 1e-5, 1e-5)) << "keep " << keep_mb;
+    EXPECT_TRUE(at::allclose(ours_h, ref_h, 2e-2, 2e-2)) << "keep " << keep_mb << ": " << (ours_h - ref_h).abs().max();
+    EXPECT_TRUE(at::allclose(ours_w, ref_w, 2e-2, 2e-2)) << "keep " << keep_mb << ": " << (ours_w - ref_w).abs().max();
+    // bfloat16 keeps 8 bits of mantissa: the log-probs differ from float32's well beyond float32 rounding.
+    EXPECT_GT((ours_logps - f32_logps).abs().max().item<double>(), 1e-4) << "keep " << keep_mb;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 namespace trl {
 
@@ -21,6 +22,17 @@ inline bool use_cpu_kernels(const at::Tensor& t) { return use_cpu_kernels(t.devi
 /// Whether autocast (bf16 mixed precision, train/autocast_scope.h) is on for `device` in this thread: a CPU
 /// kernel written for float32 (sliced attention) then leaves the ops to autocast's dispatch.
 bool autocast_active(c10::Device device);
+
+/// The lower-precision dtype autocast runs matmuls in on `device` (bfloat16 by default on the CPU); meaningful
+/// while autocast_active(device). Kernels that do their own matmuls (token_stats' lm_head) follow it.
+c10::ScalarType autocast_matmul_dtype(c10::Device device);
+
+/// Whether attention takes LibTorch's fused scaled_dot_product_attention (LibTorch 2.x, any device): then
+/// fused_attention() below; otherwise trl-host's own kernels (the per-slice CPU kernel, the batched ops).
+bool use_fused_attention();
+
+/// softmax(q·kᵀ/sqrt(D) + mask)·v by LibTorch's fused kernel, grouped-query heads included (core/torch_compat.h).
+at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
 
 /// For tests: while alive, every CPU-specific kernel takes its device-generic path on the CPU too
 /// (process-wide; restores the previous setting).
