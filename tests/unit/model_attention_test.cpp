@@ -9,6 +9,8 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#include <torch/csrc/api/include/torch/version.h>
+
 #include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
 #include "train/autocast_scope.h"
@@ -84,8 +86,8 @@ TEST_F(AttentionTest, GenericPathMatchesEagerWhereSlicedWouldRun) {
 }
 
 // Under bf16 autocast (bf16: true) float32 q, k, v at a size where the sliced path would run take the batched
-// path, whose matmuls autocast computes in bfloat16: the eager attention under the same autocast, to
-// bfloat16's precision.
+// path (1.13) or the fused kernel (2.x), which autocast computes in bfloat16: the eager attention under the
+// same autocast, to bfloat16's precision.
 TEST_F(AttentionTest, UnderAutocastTakesTheBatchedPath) {
   const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
   const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
@@ -95,6 +97,19 @@ TEST_F(AttentionTest, UnderAutocastTakesTheBatchedPath) {
   const at::Tensor theirs = eager_attention(q, k, v, mask);
   EXPECT_TRUE(at::allclose(ours.to(at::kFloat), theirs.to(at::kFloat), 2e-2, 2e-2))
       << (ours.to(at::kFloat) - theirs.to(at::kFloat)).abs().max().item<double>();
+}
+
+// LibTorch 2.x builds take the fused scaled_dot_product_attention (flash attention on the CPU, grouped heads
+// and the padding mask included); 1.13 has none worth taking. The tests above then check that kernel against
+// eager attention in the 2.x build, and the per-slice kernel in the 1.13 build.
+TEST_F(AttentionTest, FusedKernelExactlyWhereLibTorchHasOne) {
+  EXPECT_EQ(trl::use_fused_attention(), TORCH_VERSION_MAJOR >= 2);
+  if (!trl::use_fused_attention()) return;
+  const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
+  const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 9}), 0, T, at::kFloat);
+  const at::Tensor fused = trl::fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
+  EXPECT_TRUE(at::equal(trl::grouped_attention(q, k, v, mask), fused));
 }
 
 TEST_F(AttentionTest, SlicedPathMatchesEagerAfterCachedPositions) {

@@ -15,6 +15,9 @@
 #include <c10/util/StringUtil.h>
 #include <torch/csrc/api/include/torch/version.h>
 #include <torch/optim/optimizer.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <ATen/ops/scaled_dot_product_attention.h>
+#endif
 
 namespace trl::compat {
 
@@ -69,6 +72,26 @@ inline c10::ScalarType autocast_dtype(c10::DeviceType device) {
 #else
   return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype()
                                         : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+/// Whether LibTorch has a fused scaled_dot_product_attention that takes grouped-query heads (2.x: a fused
+/// CPU flash kernel with masks and enable_gqa, and CUDA's flash / memory-efficient kernels). 1.13's is a
+/// composite of matmul and softmax without grouped heads, slower than trl-host's own kernels.
+inline constexpr bool kFusedAttention = TORCH_VERSION_MAJOR >= 2;
+
+/// softmax(q·kᵀ/sqrt(D) + mask)·v with q (B, Nq, T, D), k and v (B, Nkv, L, D), Nq a multiple of Nkv (query
+/// head h uses key/value head h / (Nq/Nkv)), mask additive and broadcastable to (B, Nq, T, L). Only where
+/// kFusedAttention.
+inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& mask) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, mask, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                          /*scale=*/std::nullopt, /*enable_gqa=*/true);
+#else
+  (void)k, (void)v, (void)mask;
+  TORCH_CHECK(false, "fused_attention: LibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR, " has no fused attention kernel");
+  return q;
 #endif
 }
 

@@ -7,7 +7,9 @@
 // at::_scaled_dot_product_attention after repeat_kv; forward + backward 17-21 ms vs 26-32 ms. In 1.13
 // that function is a composite of the same matmul/softmax ops (no fused CPU kernel, no GQA), so it is
 // not used. float32 on the CPU runs per (row, key/value head) slice with its own backward pass
-// (sliced_attention.cpp).
+// (sliced_attention.cpp). LibTorch 2.x has a fused CPU kernel (flash attention with masks and grouped
+// heads), which the same large DPO attention runs in less than half the time of matmul/softmax/matmul
+// (docs/performance.md): there, and on any device, attention is at::scaled_dot_product_attention.
 #include <cmath>
 #include <limits>
 
@@ -40,6 +42,9 @@ at::Tensor attention_bias_mask(const at::Tensor& key_mask, int64_t offset, int64
 at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
   const int64_t B = q.size(0), Nq = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Nkv = k.size(1), L = k.size(2), G = Nq / Nkv;
+  // The mask lets every query see at least itself, so no row is all -inf (which fused kernels turn to NaN).
+  // float64 keeps the batched path: transformers' eager attention takes its softmax in float32 there.
+  if (use_fused_attention() && q.scalar_type() != at::kDouble) return fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
   // Query head h uses key/value head h / G (repeat_kv's order), which reshaping (B, Nq, T, D) into
   // (B, Nkv, G·T, D) keeps. The 1/sqrt(D) goes on q (T·D values) rather than on the scores (T·L), and
   // every op is out of place: an in-place op on the 5-D view made autograd rebuild the base tensor and
