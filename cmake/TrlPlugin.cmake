@@ -78,6 +78,9 @@ function(trl_add_plugin target)
     LIBRARY_OUTPUT_DIRECTORY "${_out}"
     # Installed in <prefix>/lib/trl/plugins: libtrl_sdk.so.N is in <prefix>/<libdir> ("$ORIGIN/../.." for lib).
     INSTALL_RPATH "$ORIGIN/${_sdk_from_plugins}")
+  if(TRL_TORCH_RUNTIME_DIR)  # a TORCH=pip build: its LibTorch where it is (cmake/TrlTorch.cmake)
+    set_property(TARGET ${target} APPEND PROPERTY INSTALL_RPATH "${TRL_TORCH_RUNTIME_DIR}")
+  endif()
   get_target_property(_sdk_imported trl::sdk IMPORTED)
   if(_sdk_imported)
     # Against an installed SDK, also the folder libtrl_sdk.so.N was linked from (outside this project).

@@ -97,8 +97,13 @@ elseif(TRL_TORCH STREQUAL "pip")
   # The wheel's ABI flag, as Debian's TorchConfig gives it in TORCH_CXX_FLAGS (the rest of the project uses it).
   set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")
   set(TORCH_LIBRARIES torch)
-  # Installed binaries find the wheel's libraries where they were linked from.
+  # Installed binaries find the wheel's libraries where they were linked from. The folder is named
+  # explicitly too: the libraries are linked through a flag (--no-as-needed), which the link-path rule does
+  # not see, and the wheel's sonames are unversioned (libtorch_cpu.so), so without it an installed trl-host
+  # would load Debian's libtorch_cpu.so (1.13, from libtorch-dev) instead.
   set(CMAKE_INSTALL_RPATH_USE_LINK_PATH ON)
+  set(TRL_TORCH_RUNTIME_DIR "${_dir}/lib")
+  set(CMAKE_INSTALL_RPATH "${TRL_TORCH_RUNTIME_DIR}")
   file(STRINGS "${_dir}/include/torch/csrc/api/include/torch/version.h" _ver REGEX "define TORCH_VERSION ")
   message(STATUS "LibTorch from the torch wheel: ${_dir} (${_ver})")
 else()

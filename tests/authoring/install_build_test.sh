@@ -64,7 +64,16 @@ ABI_MINOR=$(sed -n 's/^#define TRL_SDK_ABI_MINOR \([0-9]*\)$/\1/p' "$PREFIX/incl
 [ -n "$ABI_MAJOR" ] && [ -n "$ABI_MINOR" ] || fail "installed version.h has no TRL_SDK_ABI_MAJOR/MINOR"
 readelf -d "$PREFIX/lib/libtrl_sdk.so.$ABI_MAJOR" | grep -q "Library soname: \[libtrl_sdk.so.$ABI_MAJOR\]" ||
   fail "libtrl_sdk's soname does not carry the ABI major $ABI_MAJOR"
-readelf -d "$HOST" | grep -q 'Library runpath: \[$ORIGIN/../lib\]' || fail "trl-host's RUNPATH is not \$ORIGIN/../lib"
+# A TORCH=pip build (docs/torch2.md) also records its LibTorch's folder: the wheel's libtorch_cpu.so is
+# unversioned, and without it the installed host would load Debian's 1.13 through libtorch-dev's symlink.
+torch_dir=$(sed -n 's/^TRL_TORCH_PIP_DIR:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")
+want_runpath='$ORIGIN/../lib'
+[ -z "$torch_dir" ] || want_runpath="$want_runpath:$torch_dir/lib"
+readelf -d "$HOST" | grep -qF "Library runpath: [$want_runpath]" || fail "trl-host's RUNPATH is not $want_runpath"
+if [ -n "$torch_dir" ]; then
+  ldd "$HOST" | grep -qF "libtorch_cpu.so => $torch_dir/lib/libtorch_cpu.so" ||
+    fail "the installed trl-host does not load $torch_dir/lib/libtorch_cpu.so: $(ldd "$HOST" | grep libtorch_cpu)"
+fi
 host plugins list >"$WORK/list0.txt" 2>&1
 expect_in "$WORK/list0.txt" "$PREFIX/lib/trl/plugins (default)"
 for p in dpo bema gfpo; do expect_in "$WORK/list0.txt" "$PREFIX/lib/trl/plugins/$p.so"; done
@@ -105,9 +114,14 @@ expect_in "$WORK/configure.log" "TRL_SDK_ABI_VERSION=$ABI_MAJOR.$ABI_MINOR."
 grep -v -E 'lib(a|ub|l|t)san\.so[.0-9]*: warning:' "$WORK/build.log" >"$WORK/build-own.log" || true
 grep -q "warning:" "$WORK/build-own.log" && { grep -A3 "warning:" "$WORK/build-own.log" >&2; fail "the build printed warnings"; }
 [ -s "$OUT/compile_commands.json" ] || fail "no compile_commands.json"
+# A TORCH=pip build's LibTorch (torch_dir, set above) is the torch wheel of build/venvs/trl, inside the source
+# tree: the plugins must link that LibTorch (the host's), so its folder is taken out before looking for the trees.
+without_torch() { if [ -n "$torch_dir" ]; then sed "s#$torch_dir##g"; else cat; fi; }
 for tree in "$SOURCE_DIR" "$BUILD_DIR"; do
-  if grep -qF "$tree" "$OUT/compile_commands.json"; then fail "a compile command names $tree"; fi
-  if grep -rqF --include=link.txt "$tree" "$OUT"; then fail "a link command names $tree"; fi
+  if without_torch <"$OUT/compile_commands.json" | grep -qF "$tree"; then fail "a compile command names $tree"; fi
+  if find "$OUT" -name link.txt -exec cat {} + | without_torch | grep -qF "$tree"; then
+    fail "a link command names $tree"
+  fi
 done
 grep -qF -- "-I$PREFIX/include" "$OUT/compile_commands.json" ||
   grep -qF -- "-isystem $PREFIX/include" "$OUT/compile_commands.json" || fail "compile commands lack the installed include dir"
