@@ -177,8 +177,11 @@ TEST(CrashResumeSlow, KillNineAtRandomMomentsThenResumeEndsBitIdentical) {
     const auto deadline = start + std::chrono::seconds(60);
     bool in_write = false;
     if (mode == 0) {
+      // A random delay, but never past the second new step: a fast build (LibTorch 2.x) takes only a few
+      // milliseconds a step, and 600 ms would let this life finish the whole run.
       const auto at = start + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 600)(rng));
-      while (Clock::now() < at && !child.ended()) std::this_thread::sleep_for(std::chrono::microseconds(500));
+      while (Clock::now() < at && !child.ended() && count_lines(out + "/metrics.jsonl") < logged_before + 2)
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
     } else if (mode == 1) {
       // Until this process's checkpoint temporary appears (a fast disk may let one slip between two
       // polls: then the kill lands a few steps later instead).

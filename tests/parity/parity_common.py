@@ -24,13 +24,19 @@ STEP_TOL = 1e-4  # ... and for anything after an optimizer step
 SEED = 42
 
 
-def parse_args(case):
-    parser = argparse.ArgumentParser(description=f"parity case {case} (docs/parity.md)")
+def parse_args(case, description=None, subcases=False):
+    """The command line every case takes; `subcases` adds --only (args.only: the sub-cases named, [] = all)."""
+    what = f"{case}: {description}" if description else case
+    parser = argparse.ArgumentParser(description=f"parity case {what} (docs/parity.md)")
     parser.add_argument("--host", required=True, help="the trl-host executable")
     parser.add_argument("--build", required=True, help="the build folder (npm packages go to BUILD/parity/npm)")
     parser.add_argument("--work", required=True, help="this case's scratch folder (emptied first)")
     parser.add_argument("--out", required=True, help="the JSON result file")
+    if subcases:
+        parser.add_argument("--only", default="", help="comma-separated sub-cases to run (default: all)")
     args = parser.parse_args()
+    if subcases:
+        args.only = [s for s in args.only.split(",") if s]
     args.host = os.path.abspath(args.host)
     args.build = os.path.abspath(args.build)
     args.work = os.path.abspath(args.work)

@@ -10,52 +10,31 @@ non-zero when it could not run. The model, the npm tokenizer packages, the threa
 comparison rule are the same as parity_common.py's (cases 1-3), so every row of the table means the same.
 Only the standard library is imported at module level.
 """
-import argparse
 import json
 import math
 import os
 import shutil
 import subprocess
 import sys
-import time
 
 # The pieces every case shares with cases 1-3, so every row of the table means the same.
+import parity_common as common  # noqa: E402
 from parity_common import (FORWARD_TOL, ROOT, STEP_TOL, TOKENIZER_PACKAGE, env_versions,  # noqa: E402,F401
-                           host_env, read_jsonl, row)
+                           host_env, make_model, read_jsonl, row, run_host_train)
 
 
 def parse_args(case, description):
-    parser = argparse.ArgumentParser(description=f"parity case {case}: {description} (docs/parity.md)")
-    parser.add_argument("--host", required=True, help="the trl-host executable")
-    parser.add_argument("--build", required=True, help="the build folder (npm packages go to BUILD/parity/npm)")
-    parser.add_argument("--work", required=True, help="this case's scratch folder (emptied first)")
-    parser.add_argument("--out", required=True, help="the JSON result file")
-    parser.add_argument("--only", default="", help="comma-separated sub-cases to run (default: all)")
-    args = parser.parse_args()
-    args.host = os.path.abspath(args.host)
-    args.build = os.path.abspath(args.build)
-    args.work = os.path.abspath(args.work)
-    args.only = [s for s in args.only.split(",") if s]
-    if not os.access(args.host, os.X_OK):
-        sys.exit(f"{case}: --host {args.host}: not an executable (build trl-host first: scripts/parity.sh)")
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    return args
+    """parity_common's command line with --only (the sub-cases to run)."""
+    return common.parse_args(case, description, subcases=True)
 
 
 def single_thread():
-    """One thread, deterministic kernels, no GPU (the contract); call before anything imports torch."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
+    """parity_common's threads and deterministic kernels, with no GPU at all, TRL's experimental warning
+    silenced and no tokenizer threads; call before anything imports torch."""
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
-    torch.use_deterministic_algorithms(True)
-    return torch
+    return common.single_thread()
 
 
 # ---- the shared model ------------------------------------------------------------------------------------
@@ -86,14 +65,6 @@ def tokenizer_dir(build, package=TOKENIZER_PACKAGE):
     return models
 
 
-def make_model(host, build, work, seed=0, name="model"):
-    """`trl-host init-model --preset tiny --tokenizer <Qwen2.5's>` into WORK/NAME; returns the folder."""
-    out = os.path.join(work, name)
-    run([host, "init-model", "--preset", "tiny", "--tokenizer", tokenizer_dir(build), "--out", out,
-         "--seed", str(seed), "--force"], what="trl-host init-model")
-    return out
-
-
 # ---- running things ---------------------------------------------------------------------------------------
 
 
@@ -109,16 +80,6 @@ def run(cmd, what, cwd=None, env=None, log=None):
         raise RuntimeError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
     return proc.stdout
 
-
-def run_host_train(host, config, work, name):
-    """Writes run config `config` to WORK/NAME.json and runs `trl-host train` on it (one thread); returns the
-    seconds it took."""
-    path = os.path.join(work, name + ".json")
-    with open(path, "w") as f:
-        json.dump(config, f, indent=1)
-    start = time.time()
-    run([host, "train", path], what=f"trl-host train {name}", env=host_env(), log=os.path.join(work, name + ".log"))
-    return time.time() - start
 
 
 def step_logs(entries):

@@ -44,7 +44,12 @@ std::string csv_field(const std::string& text) {
 
 std::string csv_header(const std::vector<std::string>& metrics) {
   std::string line = "step,epoch";
-  for (const std::string& m : metrics) line += "," + csv_field(m);
+  for (const std::string& m : metrics) {
+    // Two appends, not "," + csv_field(m): GCC 12 in C++20 mode (LibTorch 2.x's headers ask for it) warns
+    // falsely (-Wrestrict) on operator+(const char*, std::string&&).
+    line += ',';
+    line += csv_field(m);
+  }
   return line;
 }
 
