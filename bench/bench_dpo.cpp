@@ -5,6 +5,7 @@
 // Letters: B pairs, T tokens per row, L = T - 1 label positions, H hidden.
 #include <optional>
 
+#include <ATen/core/grad_mode.h>
 #include <torch/optim/adamw.h>
 
 #include "bench_workloads.h"

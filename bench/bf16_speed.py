@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bf16 mixed precision against float32, our own DPO step (docs/torch2.md): for each preset in RUNS, trl_bench's
-float32 run (trl-host_dpo.json) and its --bf16 run (trl-host_dpo_bf16.json), both on the same model and inputs.
+float32 runs (trl-host_dpo_fp32.rN.json) and its --bf16 runs (trl-host_dpo_bf16.rN.json), interleaved by
+scripts/bench.sh, all on the same model and inputs; the steps of every round are pooled.
 
   bf16_speed.py RUNS [--out FILE]
 
@@ -8,6 +9,7 @@ Prints per preset: median wall and CPU seconds per step of each, the speed-up (f
 loss and log-prob differences of the two checked steps (bf16 keeps float32 weights, so they differ only by
 the bfloat16 rounding of matmul inputs and outputs: 8-bit mantissa, about 4e-3 relative per rounding).
 """
+import glob
 import json
 import os
 import statistics
@@ -19,12 +21,19 @@ def main():
     out = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else None
     rows = []
     for preset in sorted(os.listdir(runs)):
-        fp32_path = os.path.join(runs, preset, "trl-host_dpo.json")
-        bf16_path = os.path.join(runs, preset, "trl-host_dpo_bf16.json")
-        if not (os.path.isfile(fp32_path) and os.path.isfile(bf16_path)):
+        found = {name: sorted(glob.glob(os.path.join(runs, preset, f"trl-host_dpo_{name}.r*.json")))
+                 for name in ("fp32", "bf16")}
+        if not (found["fp32"] and found["bf16"]):
             continue
-        fp32, bf16 = (json.load(open(p)) for p in (fp32_path, bf16_path))
-        row = {"preset": preset, "torch": bf16["torch"], "threads": bf16["threads"]}
+        pooled = {}
+        for name, paths in found.items():
+            loaded = [json.load(open(p)) for p in paths]
+            pooled[name] = {"step_s": [s for r in loaded for s in r["step_s"]],
+                            "step_cpu_s": [s for r in loaded for s in r["step_cpu_s"]],
+                            "check": loaded[0]["check"], "torch": loaded[0]["torch"], "threads": loaded[0]["threads"],
+                            "rounds": len(loaded)}
+        fp32, bf16 = pooled["fp32"], pooled["bf16"]
+        row = {"preset": preset, "torch": bf16["torch"], "threads": bf16["threads"], "rounds": bf16["rounds"]}
         for name, run in (("fp32", fp32), ("bf16", bf16)):
             row[name + "_step_s"] = statistics.median(run["step_s"])
             row[name + "_cpu_s"] = statistics.median(run["step_cpu_s"])
@@ -35,8 +44,10 @@ def main():
                                        for a, b in zip(fp32["check"], bf16["check"])
                                        for key in ("chosen_logps", "rejected_logps") for x, y in zip(a[key], b[key]))
         rows.append(row)
+    if not rows:
+        sys.exit(f"bf16_speed: no preset in {runs} has both trl-host_dpo_fp32.r*.json and trl-host_dpo_bf16.r*.json")
     for r in rows:
-        print(f"bf16 {r['preset']:6s} LibTorch {r['torch']}, {r['threads']} threads: float32 {r['fp32_step_s']:.3f} s/step "
+        print(f"bf16 {r['preset']:6s} LibTorch {r['torch']}, {r['threads']} threads, {r['rounds']} rounds: float32 {r['fp32_step_s']:.3f} s/step "
               f"(CPU {r['fp32_cpu_s']:.3f}), bf16 {r['bf16_step_s']:.3f} s/step (CPU {r['bf16_cpu_s']:.3f}): "
               f"{r['speedup']:.2f}x wall, {r['cpu_speedup']:.2f}x CPU; loss diff {r['max_loss_diff']:.2e}, "
               f"log-prob rel diff {r['max_logp_rel_diff']:.2e}")

@@ -5,7 +5,7 @@
 # rounds, default 2), BENCH_WORKLOADS (default "dpo grpo generate"), BENCH_PEERS (default
 # "pytorch-tuned trl pytorch-eager"), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
 # python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
-# scripts/python-env.sh trl BUILD_DIR), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
+# scripts/python-env.sh trl build: the one reference environment that make parity and TORCH=pip use), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
 # (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
 # earlier invocation instead of starting afresh, e.g. one preset per invocation; the table covers all).
 # BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh), BENCH_BF16=0 (skip the
@@ -36,7 +36,7 @@ tuned_env=(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_
 [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
 venv="${BENCH_VENV:-}"
 case " $peers " in
-  *" pytorch-tuned "* | *" trl "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$build")" ;;
+  *" pytorch-tuned "* | *" trl "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$root/build")" ;;
 esac
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
@@ -105,15 +105,24 @@ sgemm
 "$python" "$root/bench/compare.py" --runs "$runs" --out "$root/bench/results.json" --load "$(cat "$loadlog")" \
   --command "BENCH_PRESETS=\"$presets\" BENCH_STEPS=$steps BENCH_WARMUP=$warmup BENCH_ROUNDS=$rounds BENCH_KEEP_RUNS=${BENCH_KEEP_RUNS:-0} make bench"
 
-# bf16 mixed precision (docs/torch2.md): our DPO step under --bf16 against our float32 step, same inputs.
+# bf16 mixed precision (docs/torch2.md): our DPO step under --bf16 against our float32 step, same inputs,
+# interleaved run for run (float32 first in odd rounds, bf16 first in even ones).
 if [ "${BENCH_BF16:-1}" != 0 ]; then
   for preset in $presets; do
     model="$work/models/$preset"
-    echo "bench: $preset dpo --bf16"
-    "$bench" --workload dpo --model "$model" --inputs "$model/inputs.json" --steps "$steps" --warmup "$warmup" \
-      --threads "$threads" --bf16 --out "$runs/$preset/trl-host_dpo_bf16.json"
+    mkdir -p "$runs/bf16/$preset"
+    for round in $(seq 1 "$rounds"); do
+      order="fp32 bf16"
+      [ $((round % 2)) = 1 ] || order="bf16 fp32"
+      for precision in $order; do
+        echo "bench: $preset dpo $precision round $round"
+        flag=(); [ "$precision" = fp32 ] || flag=(--bf16)
+        "$bench" --workload dpo --model "$model" --inputs "$model/inputs.json" --steps "$steps" --warmup "$warmup" \
+          --threads "$threads" "${flag[@]}" --out "$runs/bf16/$preset/trl-host_dpo_$precision.r$round.json"
+      done
+    done
   done
-  "$python" "$root/bench/bf16_speed.py" "$runs" --out "$work/bf16.json"
+  "$python" "$root/bench/bf16_speed.py" "$runs/bf16" --out "$work/bf16.json"
 fi
 
 # LoRA vs full fine-tuning of a DPO step on the large preset: peak RSS and tokens/s (docs/lora.md).
