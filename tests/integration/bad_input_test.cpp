@@ -453,9 +453,11 @@ TEST_P(BadInput, ExitsWithOneClearMessageAndNothingToTrust) {
     EXPECT_NE(o.err.find(want), std::string::npos) << "missing \"" << want << "\" in:\n" << o.err;
   }
   EXPECT_EQ(count(o.err, "[error]"), 1u) << "expected exactly one error line:\n" << o.err;
-  for (const char* crash : {"terminate called", "Aborted", "core dumped", "Segmentation fault", "AddressSanitizer"})
-    if (!c.reports_a_probe_crash || std::string(crash) == "AddressSanitizer")
+  for (const char* crash : {"terminate called", "Aborted", "core dumped", "Segmentation fault", "AddressSanitizer"}) {
+    if (!c.reports_a_probe_crash || std::string(crash) == "AddressSanitizer") {
       EXPECT_EQ(o.err.find(crash), std::string::npos) << crash << "\n" << o.err;
+    }
+  }
   const std::string leftovers = untrustworthy_leftovers(ws.path("run"));
   EXPECT_TRUE(leftovers.empty()) << leftovers;
 }

@@ -65,8 +65,9 @@ class TempDir {
 Bytes file_of(const std::string& header, size_t buffer_bytes, bool pad = true) {
   std::string text = header;
   if (pad) text.resize((text.size() + 7) / 8 * 8, ' ');
-  Bytes out(8);
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  Bytes out;
+  out.reserve(8 + text.size() + buffer_bytes);  // one allocation (GCC 12 also warns falsely on insert's regrowth)
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i)));
   out.insert(out.end(), text.begin(), text.end());
   for (size_t i = 0; i < buffer_bytes; ++i) out.push_back(static_cast<uint8_t>(i));
   return out;

@@ -159,7 +159,9 @@ TEST(TensorBoardLoggingDir, ArgumentThenEnvironmentThenDefault) {
     EXPECT_EQ(trl::tensorboard_logging_dir(std::nullopt, "out").rfind("out/runs/", 0), 0u);
   }
   const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
-  if (!home.empty()) EXPECT_EQ(trl::tensorboard_logging_dir(std::string("~/tb"), "out"), home + "/tb");
+  if (!home.empty()) {
+    EXPECT_EQ(trl::tensorboard_logging_dir(std::string("~/tb"), "out"), home + "/tb");
+  }
 }
 
 trl::TrainingArguments report_to(const nlohmann::json& value) {

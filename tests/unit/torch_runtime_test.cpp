@@ -36,7 +36,9 @@ TEST(TorchRuntime, NamesTheLibTorchAndTheLibraryInUse) {
   const std::string text = rt.describe();
   EXPECT_EQ(text.rfind("LibTorch " + std::string(TORCH_VERSION) + " (", 0), 0u) << text;
   EXPECT_TRUE(contains(text, " from /")) << text;
-  if (!rt.cuda_loaded) EXPECT_EQ(rt.cuda_devices, 0);
+  if (!rt.cuda_loaded) {
+    EXPECT_EQ(rt.cuda_devices, 0);
+  }
 }
 
 // float32 always trains. Half-precision linear layers on the CPU: LibTorch 1.13 has no CPU kernel for
