@@ -22,6 +22,7 @@
 
 #include "core/kernel_dispatch.h"
 #include "generate/exponential_draws.h"
+#include "generate/generation_threads.h"
 #include "model_test_support.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/generator.h"
@@ -131,6 +132,33 @@ TEST_F(GenerateSampler, RestoresTheCallersThreadCounts) {
   if (blas_set != nullptr) blas_set(blas_before);
   // The thread count changes nothing in the result.
   EXPECT_EQ(trl::generate(*model_, kPrompts, params).completion_ids, two_threads.completion_ids);
+}
+
+// The thread policy by layer size (generation_threads.h): the two bench models on each side of the line.
+TEST(GenerationThreads, OneThreadOnlyForSmallLayers) {
+  trl::ModelConfig small;
+  small.hidden_size = 256;
+  small.intermediate_size = 688;
+  trl::ModelConfig large = small;
+  large.hidden_size = 512;
+  large.intermediate_size = 1376;
+  EXPECT_TRUE(trl::one_thread_generation(small));
+  EXPECT_FALSE(trl::one_thread_generation(large));
+}
+
+// A model whose MLP matrices are past the line decodes on the caller's two threads (and leaves them so):
+// the same tokens as the allocating reference path.
+TEST(GenerationThreads, WideLayersDecodeOnEveryThreadWithTheSameTokens) {
+  const auto model = CausalLM::from_config(
+      tiny_model_config("qwen2", {{"initializer_range", 0.5}, {"vocab_size", 300}, {"intermediate_size", 16384}}), 4);
+  ASSERT_FALSE(trl::one_thread_generation(model->config())) << "the model must be past the line";
+  at::set_num_threads(2);
+  SamplingParams params;
+  params.max_new_tokens = 12;
+  params.seed = 5;
+  EXPECT_EQ(trl::generate(*model, kPrompts, params).completion_ids, reference_tokens(*model, params));
+  EXPECT_EQ(at::get_num_threads(), 2);
+  at::set_num_threads(1);
 }
 
 // Every inter-op thread busy in its own generate(): no thread is free for the draws each one hands to

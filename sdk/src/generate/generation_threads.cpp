@@ -3,6 +3,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "trl/sdk/model/model_config.h"
+
 namespace trl {
 
 ScopedGenerationThreads::ScopedGenerationThreads(bool active) {
@@ -18,6 +20,10 @@ ScopedGenerationThreads::ScopedGenerationThreads(bool active) {
 ScopedGenerationThreads::~ScopedGenerationThreads() {
   blas_.reset();
   if (saved_intra_op_ > 0) at::set_num_threads(saved_intra_op_);
+}
+
+bool one_thread_generation(const ModelConfig& config) {
+  return config.intermediate_size * config.hidden_size < kOneThreadMaxLayerMatrix;
 }
 
 }  // namespace trl

@@ -1,11 +1,14 @@
 // Private to sdk/src/generate: the thread policy of generate() on the CPU.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "core/blas_threads.h"
 
 namespace trl {
+
+struct ModelConfig;
 
 /// Runs generate()'s forward passes on one intra-op thread (ATen's OpenMP pool) and one BLAS thread
 /// (OpenBLAS' own pool, when the process uses OpenBLAS), restoring both counts when it goes out of scope.
@@ -20,6 +23,13 @@ namespace trl {
 /// host/src/process_defaults.cpp and token_sampler.h's buffers: prefill on 2 threads and decode on
 /// 1 + 1 2.2-2.4 s, all on 1 + 1 1.5-1.8 s. The count is process-wide for OpenBLAS, so a BLAS call on
 /// another thread during generate() also runs on one thread.
+///
+/// Only for small layers, though (one_thread_generation() below): measured on 2 quiet cores, 8 rows × 128
+/// new tokens, a bench model with 2.8 MB MLP matrices (hidden 512, intermediate 1376) decodes 1.6x faster on
+/// all intra-op threads (LibTorch 2.15: 2.78 → 1.71 s; 1.13 with OpenBLAS: 4.95 → 3.25 s), while one with
+/// 0.7 MB matrices (hidden 256, intermediate 688) is 20% faster on one thread with 2.15 (0.54 against
+/// 0.65 s) and 10% slower with 1.13 (1.18 against 1.07 s): each small matmul then costs less than waking
+/// the second thread, and the sampler's draws take that core (token_sampler.h).
 class ScopedGenerationThreads {
  public:
   /// Switches to one thread each; does nothing when `active` is false (a model on a GPU: the caller passes
@@ -33,5 +43,11 @@ class ScopedGenerationThreads {
   int saved_intra_op_ = 0;                // ATen's intra-op thread count before, 0 = untouched
   std::optional<ScopedBlasThreads> blas_;  // OpenBLAS on one thread while active
 };
+
+/// True when generate() runs `config`'s model on one thread: when its largest layer matrix (an MLP
+/// projection, intermediate × hidden) holds fewer than kOneThreadMaxLayerMatrix elements.
+bool one_thread_generation(const ModelConfig& config);
+/// 512 Ki elements (2 MB in float32): between the two bench models measured above (176 Ki and 688 Ki).
+constexpr int64_t kOneThreadMaxLayerMatrix = int64_t{1} << 19;
 
 }  // namespace trl

@@ -48,7 +48,8 @@ GenerationResult generate(const CausalLM& model, const std::vector<std::vector<i
   }
   c10::InferenceMode inference;
   const c10::Device device = model.device();
-  const ScopedGenerationThreads one_thread(use_cpu_kernels(device));  // prefill and decode (generation_threads.h)
+  // Small layers: prefill and decode on one thread (generation_threads.h).
+  const ScopedGenerationThreads one_thread(use_cpu_kernels(device) && one_thread_generation(model.config()));
   const int64_t capacity = P + params.max_new_tokens;
 
   // Left padding: every row's last prompt token sits at column P - 1, where the first logits are read.

@@ -31,7 +31,12 @@ TokenSampler::TokenSampler(const CausalLM& model, int64_t rows, const SamplingPa
   const int64_t V = model.config().vocab_size;
   const auto cpu_float = at::TensorOptions().dtype(at::kFloat);
   in_place_ = model.device().is_cpu() && model.dtype() == at::kFloat && no_processor(params);
-  if (in_place_) logits_ = at::empty({rows, V}, cpu_float);
+  if (in_place_) {
+    logits_ = at::empty({rows, V}, cpu_float);
+    const at::Tensor& head = model.lm_head_weight();  // (V, H)
+    if (head.numel() * static_cast<int64_t>(sizeof(float)) <= kTransposedHeadBudgetBytes)
+      head_t_ = head.t().contiguous();  // (H, V): one pass over the weight, then every step streams it
+  }
   if (params.temperature != 0) {
     probs_ = at::empty({rows, V}, cpu_float);
     noise_ = at::empty({rows, V}, cpu_float);
@@ -79,9 +84,10 @@ at::Tensor TokenSampler::draws(int64_t rows) {
 
 at::Tensor TokenSampler::scores(const at::Tensor& hidden, const at::Tensor& seen) {
   if (!in_place_) return process_logits(model_.logits(hidden).to(at::kFloat), seen, params_);
-  // model.logits() is at::linear without bias, i.e. mm(hidden, W^T): the same BLAS call into the buffer.
+  // model.logits() is at::linear without bias, i.e. mm(hidden, W^T), here into the buffer and, within
+  // the budget, from the transposed copy (the same products, summed in the BLAS kernel's order).
   at::Tensor logits = logits_.narrow(0, 0, hidden.size(0));  // (B, V)
-  at::mm_out(logits, hidden, model_.lm_head_weight().t());
+  at::mm_out(logits, hidden, head_t_.defined() ? head_t_ : model_.lm_head_weight().t());
   return logits;
 }
 

@@ -23,8 +23,16 @@ class CausalLM;
 /// on every step (glibc returned them to the system), about a quarter of a small-preset decode step in
 /// `perf` at one thread. (trl-host now raises those thresholds, host/src/process_defaults.cpp; the SDK
 /// does not rely on it, other hosts and tests link it too.)
+/// The lm_head product of a decode step reads the (V, H) weight for a few rows: BLAS streams a (H, V)
+/// operand at memory speed but spends 2-2.5x that on the transposed (V, H) one (MKL and OpenBLAS, one
+/// thread, docs/performance.md), so the sampler copies the weight transposed once per call when the copy
+/// fits kTransposedHeadBudgetBytes.
 class TokenSampler {
  public:
+  /// Largest lm_head weight (bytes) the sampler copies transposed for the decode steps (128 MB: vocabulary
+  /// 32000 at hidden 1024); a larger one is used as it is.
+  static constexpr int64_t kTransposedHeadBudgetBytes = int64_t{128} << 20;
+
   /// Buffers for `rows` rows of `model`'s vocabulary; draws with a CPU generator seeded with params.seed.
   TokenSampler(const CausalLM& model, int64_t rows, const SamplingParams& params);
   /// Waits for draws a pool thread is running, or cancels those none took (an error thrown between
@@ -67,6 +75,7 @@ class TokenSampler {
   at::Generator generator_;
   bool in_place_;         // float32 model on the CPU, no processor active: the buffered path
   at::Tensor logits_;     // (R, V) float32, model's device, in_place_ only
+  at::Tensor head_t_;     // (H, V) contiguous copy of the lm_head weight, in_place_ and within budget only
   at::Tensor probs_;      // (R, V) float32 CPU, in_place_ only
   at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws
   at::Tensor tokens_;     // (R, 1) int64 CPU
