@@ -90,7 +90,8 @@ inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, cons
                                           /*scale=*/std::nullopt, /*enable_gqa=*/true);
 #else
   (void)k, (void)v, (void)mask;
-  TORCH_CHECK(false, "fused_attention: LibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR, " has no fused attention kernel");
+  TORCH_CHECK(false, "fused_attention: LibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR,
+              " has no fused attention kernel");
   return q;
 #endif
 }

@@ -44,7 +44,8 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
   const int64_t Nkv = k.size(1), L = k.size(2), G = Nq / Nkv;
   // The mask lets every query see at least itself, so no row is all -inf (which fused kernels turn to NaN).
   // float64 keeps the batched path: transformers' eager attention takes its softmax in float32 there.
-  if (use_fused_attention() && q.scalar_type() != at::kDouble) return fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
+  if (use_fused_attention() && q.scalar_type() != at::kDouble)
+    return fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
   // Query head h uses key/value head h / G (repeat_kv's order), which reshaping (B, Nq, T, D) into
   // (B, Nkv, G·T, D) keeps. The 1/sqrt(D) goes on q (T·D values) rather than on the scores (T·L), and
   // every op is out of place: an in-place op on the 5-D view made autograd rebuild the base tensor and
