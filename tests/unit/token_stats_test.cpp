@@ -215,6 +215,38 @@ TEST(TokenStatsFloat32, MatchesNaiveOnAModelForward) {
   EXPECT_TRUE(at::allclose(s.logps, naive, 1e-5, 1e-5));
 }
 
+// The log-probs keep TRL's float32 arithmetic to the bit, z_label - logsumexp(z), although token_stats
+// computes logsumexp's steps with z - max written over the logits when no backward pass is to come
+// (token_stats.cpp); with one (kept probabilities), the values and the gradient of that arithmetic.
+TEST(TokenStatsFloat32, InPlaceLogsumexpIsBitExact) {
+  at::set_num_threads(2);
+  at::manual_seed(3);
+  auto model = CausalLM::from_config(tiny_model_config("qwen2", {{"initializer_range", 2.0}}), 4);
+  const int64_t V = model->config().vocab_size;
+  const at::Tensor hidden = at::randn({2, 6, model->config().hidden_size});
+  const at::Tensor labels = at::randint(0, V, {2, 6}, at::kLong);
+  // TRL's selective_log_softmax for float32: gather minus logsumexp over the full logits of each chunk.
+  auto expected_logps = [&](const at::Tensor& h) {
+    const at::Tensor z = at::mm(h.reshape({12, -1}), model->lm_head_weight().t());
+    return (z.gather(1, labels.reshape({12, 1})).squeeze(1) - z.logsumexp(-1)).view({2, 6});
+  };
+  for (bool grad : {false, true}) {
+    TokenStatsOptions options;
+    options.chunk_rows = 12;  // one chunk, so the product is the same call as expected_logps'
+    const at::Tensor h = hidden.clone().requires_grad_(grad);
+    const trl::TokenStats s = trl::token_stats(*model, h, labels, options);
+    EXPECT_TRUE(at::equal(s.logps, expected_logps(hidden))) << "grad " << grad;
+    if (!grad) continue;
+    s.logps.sum().backward();
+    const at::Tensor naive_h = hidden.clone().requires_grad_(true);
+    expected_logps(naive_h).sum().backward();
+    EXPECT_TRUE(at::allclose(h.grad(), naive_h.grad(), 1e-5, 1e-5)) << (h.grad() - naive_h.grad()).abs().max().item<float>() << " of " << naive_h.grad().abs().max().item<float>();
+  }
+  TokenStatsOptions chunked;
+  chunked.chunk_rows = 5;  // chunks of 5, 5 and 2 rows give the same values as one chunk to rounding
+  EXPECT_TRUE(at::allclose(trl::token_stats(*model, hidden, labels, chunked).logps, expected_logps(hidden), 1e-6, 1e-6));
+}
+
 // bf16: true: under autocast the lm_head's products run in bfloat16, forward and backward, as torch.autocast
 // runs them (a bf16 mm, and its MmBackward in bf16 with the gradient cast back to float32): equal to autograd
 // through that explicit computation, for both ways of the backward pass, and visibly not the float32 result.

@@ -17,6 +17,7 @@
 #include "trl/sdk/model/token_stats.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -61,6 +62,11 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     const bool keep = (flags & kKeepProbabilities) != 0;
     const at::Tensor probs = keep ? at::empty({N, weight.size(0)}, options) : at::Tensor();  // (N, V)
 
+    // Without a backward pass to come (a reference model, an evaluation), the chunk's logits are ours to
+    // overwrite unless a statistic below reads them after the logsumexp. With one, the kept probabilities
+    // stay exp(z - logsumexp(z)), the arithmetic of TRL's gradient (exp(z - max) / sum differs in the last
+    // bit, which 20 training steps turn into visibly different make parity rows).
+    const bool overwrite = !keep && (flags & (kEntropy | kLogSumP2)) == 0;
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor label = labels.narrow(0, start, n);                          // (n)
@@ -80,6 +86,19 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
       // z_label − logsumexp(z), TRL's selective_log_softmax arithmetic for float32 (a fused in-place
       // log_softmax was 7% faster per DPO step but moved the GRPO replay's grad_norm away from TRL's, from
       // 7.6e-7 to 3e-6 relative for grpo-token and past 1e-4 for vespo-token: docs/parity.md).
+      if (overwrite) {
+        // logsumexp's own steps (amax, exp(z - max), sum, log + max) with z - max written over z instead of
+        // into a new (n, V) tensor: the same values to the bit (test TokenStatsFloat32.InPlaceLogsumexpIsBitExact)
+        // without the temporary's allocation and its pass through memory.
+        const at::Tensor z_label = z.gather(1, label.unsqueeze(1)).squeeze(1);     // (n), before z is overwritten
+        const at::Tensor row_max = z.amax(-1, /*keepdim=*/true);                   // (n, 1)
+        row_max.masked_fill_(row_max.abs() == INFINITY, 0);
+        const at::Tensor sum_exp = z.sub_(row_max).exp_().sum(-1);                  // (n)
+        const at::Tensor row_lse = sum_exp.log().add_(row_max.squeeze(1));
+        lse.narrow(0, start, n).copy_(row_lse);
+        logps.narrow(0, start, n).copy_(z_label - row_lse);
+        continue;
+      }
       const at::Tensor row_lse = z.logsumexp(-1);                                  // (n)
       lse.narrow(0, start, n).copy_(row_lse);
       logps.narrow(0, start, n).copy_(z.gather(1, label.unsqueeze(1)).squeeze(1) - row_lse);
