@@ -201,6 +201,22 @@ TEST(ExponentialDraws, EqualLibTorchsKernelBitForBit) {
   EXPECT_THROW(trl::draw_exponential(wrong, ours, words), c10::Error);
 }
 
+// The logs on two intra-op threads (what next() does when the forward runs on every thread) give the same
+// values as exponential_, across the tasks' boundaries, and leave the generator where it leaves it.
+TEST(ExponentialDraws, ParallelTransformEqualsLibTorchsKernel) {
+  at::set_num_threads(2);
+  at::Generator ours = at::make_generator<at::CPUGeneratorImpl>(77);
+  at::Generator theirs = at::make_generator<at::CPUGeneratorImpl>(77);
+  std::vector<uint32_t> words;
+  for (int64_t n : {5, 8192, 8193, 256000}) {
+    at::Tensor got = at::empty({n}, at::kFloat);
+    trl::draw_exponential(got, ours, words, /*parallel=*/true);
+    ASSERT_TRUE(at::equal(got, at::empty({n}, at::kFloat).exponential_(1.0, theirs))) << "n = " << n;
+  }
+  EXPECT_TRUE(at::equal(at::rand({5}, ours), at::rand({5}, theirs)));
+  at::set_num_threads(1);
+}
+
 // The device-generic path (exponential_ itself: what a CUDA tensor takes, core/kernel_dispatch.h), forced on
 // the CPU, and the bulk path give the same values from twin generators; which path the CPU takes by default
 // is decided by comparing the two once.

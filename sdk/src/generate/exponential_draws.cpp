@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/MT19937RNGEngine.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/equal.h>
@@ -62,8 +63,12 @@ void engine_words(at::mt19937_data_pod& data, uint32_t* out, int64_t count) {
   }
 }
 
-/// The bulk path: the engine's words in blocks, then 1.13's transformation of each pair.
-void bulk_draws(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
+/// Draws per task when the transformation runs on the intra-op threads (about 50 µs of log each).
+constexpr int64_t kParallelGrain = 8192;
+
+/// The bulk path: the engine's words in blocks (one sequence, so on this thread), then 1.13's transformation
+/// of each pair, an independent log per element (on the intra-op threads when `parallel`).
+void bulk_draws(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words, bool parallel) {
   const int64_t n = out.numel();
   words.resize(static_cast<size_t>(2 * n));
   {
@@ -79,11 +84,15 @@ void bulk_draws(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>
   constexpr double kScale = 1.0 / static_cast<double>(uint64_t{1} << 53);
   float* q = out.data_ptr<float>();
   const uint32_t* w = words.data();
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t u = (static_cast<uint64_t>(w[2 * i]) << 32) | w[2 * i + 1];
-    const double x = static_cast<double>(u & kMantissa) * kScale;
-    q[i] = static_cast<float>(-1.0 / 1.0 * std::log(1.0 - x));
-  }
+  auto transform = [q, w](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t u = (static_cast<uint64_t>(w[2 * i]) << 32) | w[2 * i + 1];
+      const double x = static_cast<double>(u & kMantissa) * kScale;
+      q[i] = static_cast<float>(-1.0 / 1.0 * std::log(1.0 - x));
+    }
+  };
+  if (parallel) at::parallel_for(0, n, kParallelGrain, transform);
+  else transform(0, n);
 }
 
 }  // namespace
@@ -96,18 +105,18 @@ bool bulk_draws_match_libtorch() {
     at::Generator theirs = at::make_generator<at::CPUGeneratorImpl>(20240611);
     std::vector<uint32_t> words;
     at::Tensor got = at::empty({1000}, at::kFloat);
-    bulk_draws(got, ours, words);
+    bulk_draws(got, ours, words, /*parallel=*/false);
     const at::Tensor expected = at::empty({1000}, at::kFloat).exponential_(1.0, theirs);
     return at::equal(got, expected);
   }();
   return same;
 }
 
-void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words) {
+void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words, bool parallel) {
   TORCH_CHECK(out.scalar_type() == at::kFloat && out.is_contiguous(),
               "draw_exponential: expected a contiguous float32 tensor");
   if (use_cpu_kernels(out) && bulk_draws_match_libtorch()) {
-    bulk_draws(out, generator, words);
+    bulk_draws(out, generator, words, parallel);
   } else {
     out.exponential_(1.0, generator);  // LibTorch's own kernel, on any device
   }

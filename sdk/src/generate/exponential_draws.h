@@ -16,8 +16,11 @@ namespace trl {
 /// `words` (a workspace kept by the caller, resized as needed) and then turned into the same doubles with
 /// the same libm log, about 6 ns per element. On another device (core/kernel_dispatch.h), or with a
 /// LibTorch whose CPU kernel is not 1.13's (bulk_draws_match_libtorch), it calls exponential_ itself.
-/// tests/unit/generate_sampler_test.cpp compares the two bit for bit.
-void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words);
+/// With `parallel`, the logs run on ATen's intra-op threads (the same values; the caller must be the thread
+/// that owns those threads, not a pool thread beside their work). tests/unit/generate_sampler_test.cpp
+/// compares the paths with exponential_ bit for bit.
+void draw_exponential(at::Tensor& out, at::Generator& generator, std::vector<uint32_t>& words,
+                      bool parallel = false);
 
 /// Whether the bulk path gives this LibTorch's exponential_ values (checked once, on twin generators).
 bool bulk_draws_match_libtorch();

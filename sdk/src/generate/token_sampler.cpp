@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/Parallel.h>
 
 #include "exponential_draws.h"
 #include "trl/sdk/error.h"
@@ -59,6 +60,9 @@ void TokenSampler::draw_into(AheadDraws& job) {
 
 void TokenSampler::draw_ahead(int64_t rows) {
   if (params_.temperature == 0) return;
+  // With the forward pass on every intra-op thread (wide layers, generation_threads.h) a pool thread would
+  // take a core from it at each step; next() then draws on the intra-op threads instead (parallel logs).
+  if (at::get_num_threads() > 1) return;
   TORCH_INTERNAL_ASSERT(!ahead_, "draw_ahead() twice without next()");
   ahead_ = std::make_shared<AheadDraws>();
   ahead_->race = noise_.narrow(0, 0, rows);
@@ -72,7 +76,7 @@ void TokenSampler::draw_ahead(int64_t rows) {
 at::Tensor TokenSampler::draws(int64_t rows) {
   if (!ahead_) {
     at::Tensor race = noise_.narrow(0, 0, rows);
-    draw_exponential(race, generator_, words_);
+    draw_exponential(race, generator_, words_, /*parallel=*/true);
     return race;
   }
   const std::shared_ptr<AheadDraws> job = std::move(ahead_);

@@ -45,7 +45,9 @@ class TokenSampler {
   /// inter-op pool, so that they overlap the forward pass and the lm_head on the caller's thread (the
   /// draws are independent of the scores; at vocabulary 32000 they cost about as much as a tiny-preset
   /// decode step). If no pool thread has taken them when next() needs them (a busy pool, or the caller
-  /// is the pool's only thread), next() draws them itself. Does nothing for greedy decoding. The next
+  /// is the pool's only thread), next() draws them itself. Does nothing for greedy decoding, nor when the
+  /// forward runs on more than one intra-op thread (wide layers, generation_threads.h): the pool thread would
+  /// then take a core from the forward, and next() draws on the intra-op threads instead. The next
   /// call to next() must have `rows` rows.
   void draw_ahead(int64_t rows);
 
