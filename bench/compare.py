@@ -17,6 +17,9 @@ Checks (fail loudly, exit 1), each peer against trl-host:
             1e-4, gradient norm to 1e-3 relative
   generate  the prefill's last-position logsumexp per row to 1e-4, and the first four sampled tokens of
             every row identical
+floor: DIR/<preset>/gemm-floor_<workload>.r<K>.json (bench/reference/gemm_floor.py, run in the same rounds):
+the workload's matrix products alone; each row gets its median and, per peer, reachable_vs_<peer> = the peer's
+median / the floor, the largest speed-up over that peer any implementation of the same products can show.
 sgemm peak: per implementation the median GFLOP/s over every sgemm run; the peak is the higher median.
 MFU = FLOPs / median step seconds / peak, with FLOPs either 6 x params x tokens (the policy's forward and
 backward over every token) or the FLOPs the implementation executes (executed_dpo_flops below).
@@ -196,6 +199,17 @@ def main():
                     row[f"speedup_vs_{k}"] = median / row["trl_host_median_s"]
                     row[f"cpu_speedup_vs_{k}"] = row[f"{k}_median_cpu_s"] / row["trl_host_median_cpu_s"]
                     row[f"rss_ratio_vs_{k}"] = row["trl_host_peak_rss_mb"] / res["peak_rss_mb"]
+            floor_paths = glob.glob(os.path.join(a.runs, preset, f"gemm-floor_{workload}.r*.json"))
+            if floor_paths:  # the workload's matrix products alone (reference/gemm_floor.py), same rounds
+                floor = pooled(floor_paths)
+                row["floor_step_s"] = floor["step_s"]
+                row["floor_median_s"] = statistics.median(floor["step_s"])
+                row["floor_parts_s"] = {k: statistics.median(load(p)["parts_s"][k] for p in floor_paths)
+                                        for k in floor["parts_s"]}
+                row["trl_host_over_floor"] = row["trl_host_median_s"] / row["floor_median_s"]
+                for impl in r:
+                    if impl != "trl-host":  # the largest ratio any implementation of these products could show
+                        row[f"reachable_vs_{KEY[impl]}"] = row[f"{KEY[impl]}_median_s"] / row["floor_median_s"]
             rows.append(row)
 
     results = {"machine": machine(), "command": a.command, "load": a.load,
@@ -225,6 +239,17 @@ def main():
         mfu = (f" {100 * row['trl_host_mfu_6nt']:6.1f}% {100 * row.get('trl_host_mfu_executed', 0):7.1f}%"
                if "trl_host_mfu_6nt" in row else "")
         print(f"{row['preset']:7} {row['workload']:9} {row['trl_host_median_s']:10.3f} {cells} {ratios} {rss}{mfu}")
+    floors = [row for row in rows if "floor_median_s" in row]
+    if floors:
+        print("\nfloor: the workload's matrix products alone (bench/reference/gemm_floor.py, same rounds); "
+              "reachable = the peer's time / the floor, the most any implementation of those products can show")
+        print(f"{'preset':7} {'workload':9} {'floor s':>8} {'trl-host/floor':>14} {'reachable vs tuned':>18} "
+              f"{'vs trl':>7} {'vs eager':>8}")
+        for row in floors:
+            cells = " ".join(f"{row['reachable_vs_' + k]:{w - 1}.2f}x" if f"reachable_vs_{k}" in row else f"{'-':>{w}}"
+                             for k, w in (("tuned", 18), ("trl", 7), ("eager", 8)))
+            print(f"{row['preset']:7} {row['workload']:9} {row['floor_median_s']:8.3f} "
+                  f"{row['trl_host_over_floor']:13.2f}x {cells}")
     print(f"results: {a.out}")
     if failures:
         print("EQUAL-WORK CHECK FAILED: a peer computed different numbers than trl-host:", file=sys.stderr)

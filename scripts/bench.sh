@@ -9,7 +9,8 @@
 # (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
 # earlier invocation instead of starting afresh, e.g. one preset per invocation; the table covers all).
 # BENCH_PYTHON=0 (skip the C++ vs Python reward GRPO step, bench/python_reward/run.sh), BENCH_BF16=0 (skip the
-# bf16 vs float32 DPO step, bench/bf16_speed.py).
+# bf16 vs float32 DPO step, bench/bf16_speed.py), BENCH_FLOOR=0 (skip the matrix products alone,
+# bench/reference/gemm_floor.py: the lower bound each ratio is read against).
 # Writes bench/results.json and prints the table; exits non-zero if a peer disagrees with trl-host.
 set -euo pipefail
 
@@ -35,8 +36,8 @@ tuned_env=(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_
 
 [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
 venv="${BENCH_VENV:-}"
-case " $peers " in
-  *" pytorch-tuned "* | *" trl "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$root/build")" ;;
+case " $peers ${BENCH_FLOOR:-1} " in
+  *" pytorch-tuned "* | *" trl "* | *" 1 "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$root/build")" ;;
 esac
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
@@ -72,6 +73,7 @@ run_impl() {
            > "$runs/$preset/trl_$workload.r$round.log" 2>&1) ||
            { echo "bench: the TRL peer failed, log: $runs/$preset/trl_$workload.r$round.log" >&2; return 1; } ;;
     pytorch-eager) (cd "$ref" && "$python" peer.py "${common[@]}") ;;
+    gemm-floor) (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" gemm_floor.py "${common[@]}") ;;
     *) echo "bench: unknown peer $impl" >&2; return 2 ;;
   esac
 }
@@ -90,6 +92,8 @@ for preset in $presets; do
     # Interleaved: every side's run of a round follows the others', in reverse order every other round.
     for round in $(seq 1 "$rounds"); do
       order="trl-host $peers"
+      # The workload's matrix products alone, in the same round: the floor under every side's time.
+      [ "${BENCH_FLOOR:-1}" = 0 ] || [ -z "$venv" ] || order="$order gemm-floor"
       [ $((round % 2)) = 1 ] || order="$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')"
       for impl in $order; do
         echo "bench: $preset $workload round $round: $impl"
