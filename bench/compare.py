@@ -111,6 +111,15 @@ def pooled(paths):
     return out
 
 
+def dpo_attention_flops(config, pairs, prompt, completion):
+    """Attention FLOPs of one forward of the DPO batch: 4 * nq * d per (query, key) pair (QK^T and PV), causal:
+    the prompt's triangle once, each completion row over its prompt plus its own triangle."""
+    nq = config["num_attention_heads"]
+    d = config.get("head_dim") or config["hidden_size"] // nq
+    pairs_qk = pairs * prompt * (prompt + 1) / 2 + 2 * pairs * (completion * prompt + completion * (completion + 1) / 2)
+    return config["num_hidden_layers"] * 4 * nq * d * pairs_qk
+
+
 def executed_dpo_flops(config, pairs, prompt, completion, impl):
     """FLOPs one DPO step executes in trl-host or the tuned peer: each prompt once (policy and reference),
     the lm_head at the completion positions only, the reference forward, attention over the causal triangle
@@ -126,8 +135,7 @@ def executed_dpo_flops(config, pairs, prompt, completion, impl):
     labelled = 2 * pairs * completion
     # attention: 4 * nq * d FLOPs per (query, key) pair (QK^T and PV), causal: the prompt's triangle once,
     # each completion row over its prompt plus its own triangle
-    pairs_qk = pairs * prompt * (prompt + 1) / 2 + 2 * pairs * (completion * prompt + completion * (completion + 1) / 2)
-    attention = layers * 4 * nq * d * pairs_qk
+    attention = dpo_attention_flops(config, pairs, prompt, completion)
     forward = 2 * weights * tokens + attention
     head = 2 * H * V * labelled
     policy = 3 * forward + 3 * head
@@ -207,6 +215,16 @@ def main():
                 row["floor_parts_s"] = {k: statistics.median(load(p)["parts_s"][k] for p in floor_paths)
                                         for k in floor["parts_s"]}
                 row["trl_host_over_floor"] = row["trl_host_median_s"] / row["floor_median_s"]
+                if workload == "dpo" and config is not None and "flops_per_step" in floor:
+                    # The floor times the step's products and nothing else: the executed FLOPs less attention
+                    # (three times in the policy's forward and backward, once in the reference's).
+                    pairs = len(ours["check"][0]["chosen_logps"])
+                    seq = ours["tokens_per_step"] // (2 * pairs)
+                    want = (executed_dpo_flops(config, pairs, seq // 2, seq - seq // 2, "trl-host") -
+                            4 * dpo_attention_flops(config, pairs, seq // 2, seq - seq // 2))
+                    if not close(floor["flops_per_step"], want, rtol=1e-9):
+                        failures.append(f"{preset} dpo: the floor times {floor['flops_per_step']:.6g} FLOPs, the "
+                                        f"step's products are {want:.6g}")
                 for impl in r:
                     if impl != "trl-host":  # the largest ratio any implementation of these products could show
                         row[f"reachable_vs_{KEY[impl]}"] = row[f"{KEY[impl]}_median_s"] / row["floor_median_s"]

@@ -19,7 +19,8 @@ in) as F.linear reads it and a transposed (in, out) copy, and the faster one is 
 
   gemm_floor.py --model DIR --inputs FILE --workload dpo|grpo|generate --steps N --warmup W --threads K --out F
 
-Writes the JSON schema of the peers (step_s, step_cpu_s, peak_rss_mb) plus the median seconds of each part.
+Writes the JSON schema of the peers (step_s, step_cpu_s, peak_rss_mb) plus the median seconds of each part and
+the products' FLOPs (bench/compare.py checks the DPO floor's against the step's executed FLOPs less attention).
 """
 import argparse
 import json
@@ -41,7 +42,7 @@ class Products:
     """A list of products, each a closure over preallocated tensors, grouped into named parts."""
 
     def __init__(self, config):
-        self.c, self.parts, self.buffers = config, {}, {}
+        self.c, self.parts, self.buffers, self.flops = config, {}, {}, 0
         self.V, self.H = config["vocab_size"], config["hidden_size"]
 
     def buffer(self, key, *shape):
@@ -51,8 +52,10 @@ class Products:
             self.buffers[name] = torch.randn(*shape) * 0.1
         return self.buffers[name]
 
-    def add(self, part, fn):
+    def add(self, part, fn, m, k, n):
+        """One (m, k) x (k, n) product."""
         self.parts.setdefault(part, []).append(fn)
+        self.flops += 2 * m * k * n
 
     def layers(self, rows, weights, part, backward):
         """Forward (and backward) products of every layer's linears over `rows` rows."""
@@ -60,38 +63,40 @@ class Products:
             for W in layer:
                 out, inp = W.shape
                 X, Y = self.buffer("x", rows, inp), self.buffer("y", rows, out)
-                self.add(part + " forward", lambda X=X, W=W, Y=Y: torch.mm(X, W.t(), out=Y))
+                self.add(part + " forward", lambda X=X, W=W, Y=Y: torch.mm(X, W.t(), out=Y), rows, inp, out)
                 if backward:
                     dX, dW = self.buffer("dx", rows, inp), self.buffer("dw", out, inp)
-                    self.add(part + " backward", lambda Y=Y, W=W, dX=dX: torch.mm(Y, W, out=dX))
-                    self.add(part + " backward", lambda Y=Y, X=X, dW=dW: torch.mm(Y.t(), X, out=dW))
+                    self.add(part + " backward", lambda Y=Y, W=W, dX=dX: torch.mm(Y, W, out=dX), rows, out, inp)
+                    self.add(part + " backward", lambda Y=Y, X=X, dW=dW: torch.mm(Y.t(), X, out=dW), out, rows, inp)
 
     def head(self, rows, W, part, backward):
         """The lm_head over `rows` labelled positions: forward, and the two backward products."""
         Hs, Z = self.buffer("head h", rows, self.H), self.buffer("head z", rows, self.V)
-        self.add(part + " forward", lambda: torch.mm(Hs, W.t(), out=Z))
+        self.add(part + " forward", lambda: torch.mm(Hs, W.t(), out=Z), rows, self.H, self.V)
         if backward:
             dH, dW = self.buffer("head dh", rows, self.H), self.buffer("head dw", self.V, self.H)
-            self.add(part + " backward", lambda: torch.mm(Z, W, out=dH))
-            self.add(part + " backward", lambda: torch.mm(Z.t(), Hs, out=dW))
+            self.add(part + " backward", lambda: torch.mm(Z, W, out=dH), rows, self.V, self.H)
+            self.add(part + " backward", lambda: torch.mm(Z.t(), Hs, out=dW), self.V, rows, self.H)
 
     def decode(self, rows, steps, weights, head_t):
         """The first token's lm_head product, then `steps` decode steps of `rows` rows, each the layers'
         products (each weight in its faster layout) followed by the lm_head product from the transposed
         (H, V) head, in that order, so that the weights go through the caches as in a real decode."""
-        layer_fns = []
+        layer_fns, layer_flops = [], 0
         for layer in weights:
             for W in layer:
                 out, inp = W.shape
                 X, Y, Wt = self.buffer("dec x", rows, inp), self.buffer("dec y", rows, out), W.t().contiguous()
                 layer_fns.append(min((lambda X=X, W=W, Y=Y: torch.mm(X, W.t(), out=Y)),
                                      (lambda X=X, Wt=Wt, Y=Y: torch.mm(X, Wt, out=Y)), key=seconds))
+                layer_flops += 2 * rows * inp * out
         Hs, Z = self.buffer("dec h", rows, self.H), self.buffer("dec z", rows, self.V)
         head = lambda: torch.mm(Hs, head_t, out=Z)  # noqa: E731
-        self.add("decode", head)
+        self.add("decode", head, rows, self.H, self.V)
         for _ in range(steps):
             self.parts["decode"].extend(layer_fns)
-            self.add("decode", head)
+            self.flops += layer_flops
+            self.add("decode", head, rows, self.H, self.V)
 
     def run(self):
         """Seconds of each part, run in order."""
@@ -173,7 +178,7 @@ def main():
     result = {"impl": "gemm-floor", "workload": a.workload, "threads": torch.get_num_threads(),
               "torch": torch.__version__, "step_s": wall, "step_cpu_s": cpu,
               "parts_s": {k: sorted(v)[len(v) // 2] for k, v in parts.items()},
-              "products": sum(len(v) for v in products.parts.values()),
+              "products": sum(len(v) for v in products.parts.values()), "flops_per_step": products.flops,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "check": []}
     with open(a.out, "w") as f:
         json.dump(result, f)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""bench/compare.py on made-up run files: the floor's median, trl-host's distance to it and the reachable
+ratio per peer; the DPO floor's FLOPs checked against the step's products (a floor that times other products
+fails make bench); a peer with other numbers fails the equal-work check; no floor files, no floor fields."""
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COMPARE = os.path.join(ROOT, "bench", "compare.py")
+spec = importlib.util.spec_from_file_location("compare", COMPARE)
+compare = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare)
+
+CONFIG = {"hidden_size": 16, "intermediate_size": 40, "vocab_size": 100, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "head_dim": 4, "num_hidden_layers": 2}
+PAIRS, PROMPT, COMPLETION = 2, 4, 4
+CHECK = [{"loss": 0.6931, "grad_norm": 2.5, "chosen_logps": [-10.0, -11.0], "rejected_logps": [-12.0, -13.0]},
+         {"loss": 0.61, "grad_norm": 1.5, "chosen_logps": [-9.0, -10.0], "rejected_logps": [-13.0, -14.0]}]
+
+
+def products_flops():
+    """What gemm_floor.py's DPO product list executes for CONFIG: the step's FLOPs less attention."""
+    return (compare.executed_dpo_flops(CONFIG, PAIRS, PROMPT, COMPLETION, "trl-host") -
+            4 * compare.dpo_attention_flops(CONFIG, PAIRS, PROMPT, COMPLETION))
+
+
+def write(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(value, f)
+
+
+def run_file(impl, steps, check=CHECK):
+    return {"impl": impl, "params": 1000, "tokens_per_step": 2 * PAIRS * (PROMPT + COMPLETION), "threads": 2,
+            "step_s": steps, "step_cpu_s": [2 * s for s in steps], "peak_rss_mb": 100.0, "check": check,
+            "torch": "x"}
+
+
+class CompareFloors(unittest.TestCase):
+    def make_runs(self, floor_flops=None, floor=True, tuned_check=CHECK):
+        runs = tempfile.mkdtemp(prefix="compare_test.")
+        write(f"{runs}/sgemm/trl-host.r1.json", {"step_s": [0.01, 0.01], "torch": "x"})
+        write(f"{runs}/small/config.json", CONFIG)
+        for r, (ours, tuned) in enumerate((([1.0, 1.2], [2.0, 2.2]), ([1.1, 1.3], [2.1, 2.3])), 1):
+            write(f"{runs}/small/trl-host_dpo.r{r}.json", run_file("trl-host", ours))
+            write(f"{runs}/small/pytorch-tuned_dpo.r{r}.json", run_file("pytorch-tuned", tuned, tuned_check))
+            if floor:
+                write(f"{runs}/small/gemm-floor_dpo.r{r}.json", {
+                    "impl": "gemm-floor", "step_s": [0.4 + 0.1 * r, 0.45 + 0.1 * r], "step_cpu_s": [1, 1],
+                    "peak_rss_mb": 50.0, "check": [], "parts_s": {"policy lm_head forward": 0.1 * r},
+                    "flops_per_step": products_flops() if floor_flops is None else floor_flops})
+        return runs
+
+    def compare(self, runs):
+        out = os.path.join(runs, "results.json")
+        p = subprocess.run([sys.executable, COMPARE, "--runs", runs, "--out", out], capture_output=True, text=True)
+        return p, (json.load(open(out)) if os.path.exists(out) else None)
+
+    def test_floor_and_reachable_ratios(self):
+        p, results = self.compare(self.make_runs())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = results["rows"][0]
+        floor = statistics.median([0.5, 0.55, 0.6, 0.65])
+        self.assertAlmostEqual(row["floor_median_s"], floor)
+        self.assertAlmostEqual(row["trl_host_over_floor"], statistics.median([1.0, 1.2, 1.1, 1.3]) / floor)
+        self.assertAlmostEqual(row["reachable_vs_tuned"], statistics.median([2.0, 2.2, 2.1, 2.3]) / floor)
+        self.assertAlmostEqual(row["floor_parts_s"]["policy lm_head forward"], 0.15)
+        self.assertIn("reachable vs tuned", p.stdout)
+
+    def test_floor_of_other_products_fails(self):
+        p, results = self.compare(self.make_runs(floor_flops=products_flops() * 1.01))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("the floor times", p.stderr)
+        self.assertFalse(results["equal_work"])
+
+    def test_peer_with_other_numbers_fails(self):
+        other = [dict(CHECK[0], loss=0.7), CHECK[1]]
+        p, _ = self.compare(self.make_runs(tuned_check=other))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("loss", p.stderr)
+
+    def test_without_floor_files_no_floor_fields(self):
+        p, results = self.compare(self.make_runs(floor=False))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("floor_median_s", results["rows"][0])
+        self.assertNotIn("reachable vs tuned", p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
