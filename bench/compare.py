@@ -177,6 +177,10 @@ def main():
             if "trl-host" not in r or len(r) < 2:
                 continue
             ours = r["trl-host"]
+            if workload == "dpo":  # the batch's shape: pairs of prompt + completion, half the sequence each
+                pairs = len(ours["check"][0]["chosen_logps"])
+                seq = ours["tokens_per_step"] // (2 * pairs)
+                prompt, completion = seq // 2, seq - seq // 2
             row = {"preset": preset, "workload": workload, "params": ours["params"],
                    "tokens_per_step": ours["tokens_per_step"], "threads": ours["threads"], "impls": list(r)}
             for impl, res in r.items():
@@ -198,9 +202,7 @@ def main():
                 if workload == "dpo":
                     row[f"{k}_mfu_6nt"] = 6 * ours["params"] * ours["tokens_per_step"] / median / peak
                     if config is not None and impl in ("trl-host", "pytorch-tuned"):
-                        pairs = len(ours["check"][0]["chosen_logps"])
-                        seq = ours["tokens_per_step"] // (2 * pairs)
-                        flops = executed_dpo_flops(config, pairs, seq // 2, seq - seq // 2, impl)
+                        flops = executed_dpo_flops(config, pairs, prompt, completion, impl)
                         row[f"{k}_executed_flops"] = flops
                         row[f"{k}_mfu_executed"] = flops / median / peak
                 if impl != "trl-host":
@@ -218,10 +220,8 @@ def main():
                 if workload == "dpo" and config is not None and "flops_per_step" in floor:
                     # The floor times the step's products and nothing else: the executed FLOPs less attention
                     # (three times in the policy's forward and backward, once in the reference's).
-                    pairs = len(ours["check"][0]["chosen_logps"])
-                    seq = ours["tokens_per_step"] // (2 * pairs)
-                    want = (executed_dpo_flops(config, pairs, seq // 2, seq - seq // 2, "trl-host") -
-                            4 * dpo_attention_flops(config, pairs, seq // 2, seq - seq // 2))
+                    want = (executed_dpo_flops(config, pairs, prompt, completion, "trl-host") -
+                            4 * dpo_attention_flops(config, pairs, prompt, completion))
                     if not close(floor["flops_per_step"], want, rtol=1e-9):
                         failures.append(f"{preset} dpo: the floor times {floor['flops_per_step']:.6g} FLOPs, the "
                                         f"step's products are {want:.6g}")

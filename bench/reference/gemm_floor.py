@@ -42,7 +42,7 @@ class Products:
     """A list of products, each a closure over preallocated tensors, grouped into named parts."""
 
     def __init__(self, config):
-        self.c, self.parts, self.buffers, self.flops = config, {}, {}, 0
+        self.parts, self.buffers, self.flops = {}, {}, 0
         self.V, self.H = config["vocab_size"], config["hidden_size"]
 
     def buffer(self, key, *shape):

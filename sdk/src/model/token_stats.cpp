@@ -37,6 +37,16 @@ using torch::autograd::variable_list;
 /// so the chunk buffer is reused from the heap instead of being faulted in afresh (token_stats.h).
 constexpr int64_t kAutoChunkElements = int64_t{4} << 20;
 
+/// z.logsumexp(-1) of a (n, V) z by logsumexp's own steps (amax, exp(z - max), sum, log + max), with z - max
+/// written over z instead of into a new (n, V) tensor: the same values to the bit (test
+/// TokenStatsFloat32.InPlaceLogsumexpIsBitExact) without the temporary's allocation and its pass through memory.
+/// z is left holding exp(z - max).
+at::Tensor logsumexp_overwriting(at::Tensor& z) {
+  const at::Tensor row_max = z.amax(-1, /*keepdim=*/true);  // (n, 1)
+  row_max.masked_fill_(row_max.abs() == INFINITY, 0);
+  return z.sub_(row_max).exp_().sum(-1).log_().add_(row_max.squeeze(1));
+}
+
 constexpr int64_t kEntropy = 1, kMeanLogit = 2, kArgmaxHit = 4, kLogSumP2 = 8, kEntropyGrad = 16;  // forward() flags
 constexpr int64_t kKeepProbabilities = 32;  // keep softmax(z) (N, V) for the backward pass
 
@@ -86,22 +96,10 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
       // z_label − logsumexp(z), TRL's selective_log_softmax arithmetic for float32 (a fused in-place
       // log_softmax was 7% faster per DPO step but moved the GRPO replay's grad_norm away from TRL's, from
       // 7.6e-7 to 3e-6 relative for grpo-token and past 1e-4 for vespo-token: docs/parity.md).
-      if (overwrite) {
-        // logsumexp's own steps (amax, exp(z - max), sum, log + max) with z - max written over z instead of
-        // into a new (n, V) tensor: the same values to the bit (test TokenStatsFloat32.InPlaceLogsumexpIsBitExact)
-        // without the temporary's allocation and its pass through memory.
-        const at::Tensor z_label = z.gather(1, label.unsqueeze(1)).squeeze(1);     // (n), before z is overwritten
-        const at::Tensor row_max = z.amax(-1, /*keepdim=*/true);                   // (n, 1)
-        row_max.masked_fill_(row_max.abs() == INFINITY, 0);
-        const at::Tensor sum_exp = z.sub_(row_max).exp_().sum(-1);                  // (n)
-        const at::Tensor row_lse = sum_exp.log().add_(row_max.squeeze(1));
-        lse.narrow(0, start, n).copy_(row_lse);
-        logps.narrow(0, start, n).copy_(z_label - row_lse);
-        continue;
-      }
-      const at::Tensor row_lse = z.logsumexp(-1);                                  // (n)
+      const at::Tensor z_label = z.gather(1, label.unsqueeze(1)).squeeze(1);       // (n), before any overwrite
+      const at::Tensor row_lse = overwrite ? logsumexp_overwriting(z) : z.logsumexp(-1);  // (n)
       lse.narrow(0, start, n).copy_(row_lse);
-      logps.narrow(0, start, n).copy_(z.gather(1, label.unsqueeze(1)).squeeze(1) - row_lse);
+      logps.narrow(0, start, n).copy_(z_label - row_lse);
       if (flags & kEntropy) {  // H = lse - Σ p·z, as TRL's entropy_from_logits
         const at::Tensor p = (z - row_lse.unsqueeze(1)).exp_();
         entropy.narrow(0, start, n).copy_(row_lse - (p * z).sum(-1));
