@@ -13,6 +13,8 @@
 #include <future>
 #include <limits>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -235,6 +237,69 @@ TEST(ExponentialDraws, GenericPathGivesTheSameValues) {
   // LibTorch 1.13 and 2.15 (the wheel of tests/parity/requirements-trl.txt) both draw as the bulk path does;
   // a release that does not still samples correctly (through exponential_), only slower, and fails here.
   EXPECT_TRUE(trl::bulk_draws_match_libtorch()) << "LibTorch " << TORCH_VERSION << " changed its CPU exponential_";
+}
+
+// exponential_race() picks what argmax(p / exponential_()) picks from twin generators, with the same ratio:
+// flat to peaked rows of a 32000 vocabulary (flat rows leave many indices near the winner), rows with zeros.
+TEST(ExponentialRace, WinnerEqualsArgmaxOfTheDividedDraws) {
+  const int64_t V = 32000;
+  at::Generator ours = at::make_generator<at::CPUGeneratorImpl>(31);
+  at::Generator theirs = at::make_generator<at::CPUGeneratorImpl>(31);
+  at::Generator logits = at::make_generator<at::CPUGeneratorImpl>(5);
+  std::vector<uint32_t> words;
+  std::vector<float> bounds(V);
+  int64_t rows = 0;
+  for (double spread : {0.01, 0.5, 2.0, 8.0, 30.0}) {
+    for (int repeat = 0; repeat < 8; ++repeat, ++rows) {
+      at::Tensor p = at::softmax(at::randn({V}, logits) * spread, 0);
+      if (repeat % 2 == 1) p.masked_fill_(at::rand({V}, logits) < 0.5, 0.0f);  // zeros, not renormalised
+      trl::draw_words(ours, V, words);
+      const at::Tensor ratio = p / at::empty({V}, at::kFloat).exponential_(1.0, theirs);
+      const auto [index, winner] = trl::exponential_race(p.data_ptr<float>(), words.data(), V, bounds.data());
+      ASSERT_EQ(index, ratio.argmax().item<int64_t>()) << "spread " << spread << ", row " << repeat;
+      EXPECT_EQ(winner, ratio[index].item<float>());
+    }
+  }
+  EXPECT_TRUE(at::equal(at::rand({5}, ours), at::rand({5}, theirs))) << "the generators end in the same state";
+  EXPECT_EQ(rows, 40);
+}
+
+// Hand-made draws: equal ratios go to the first index; a zero draw (x = 0: q = -1.0 * log(1.0) = -0.0, so the
+// ratio is -inf) loses, or wins as NaN beside p = 0; a NaN probability wins with NaN, as argmax over the divided
+// row decides (computed here the same way).
+TEST(ExponentialRace, TiesZeroDrawsAndNaNAsArgmax) {
+  auto uniform_words = [](uint64_t mantissa) {  // the two words whose uniform is mantissa * 2^-53
+    return std::pair<uint32_t, uint32_t>{static_cast<uint32_t>(mantissa >> 32), static_cast<uint32_t>(mantissa)};
+  };
+  auto race = [&](std::vector<float> p, const std::vector<uint64_t>& mantissas) {
+    std::vector<uint32_t> words;
+    std::vector<float> q;
+    for (uint64_t m : mantissas) {
+      const auto [high, low] = uniform_words(m);
+      words.push_back(high);
+      words.push_back(low);
+      const double x = static_cast<double>(m) / static_cast<double>(uint64_t{1} << 53);
+      q.push_back(static_cast<float>(-std::log(1.0 - x)));
+    }
+    const auto n = static_cast<int64_t>(p.size());
+    std::vector<float> bounds(p.size());
+    const auto got = trl::exponential_race(p.data(), words.data(), n, bounds.data());
+    const at::Tensor ratio = at::tensor(p, at::kFloat) / at::tensor(q, at::kFloat);
+    const int64_t expected = ratio.argmax().item<int64_t>();
+    EXPECT_EQ(got.first, expected);
+    const float expected_ratio = ratio[expected].item<float>();
+    if (std::isnan(expected_ratio)) EXPECT_TRUE(std::isnan(got.second));
+    else EXPECT_EQ(got.second, expected_ratio);
+    return got.first;
+  };
+  const uint64_t half = uint64_t{1} << 52;
+  EXPECT_EQ(race({0.1f, 0.3f, 0.3f, 0.1f, 0.2f, 0.0f}, {half, half, half, half, half, half}), 1) << "first of a tie";
+  EXPECT_EQ(race({0.1f, 0.3f, 0.3f, 0.9f, 0.2f, 0.0f}, {half, half, half, 0, half, half}), 1) << "x = 0 loses";
+  EXPECT_EQ(race({0.1f, 0.3f, 0.3f, 0.9f, 0.2f, 0.0f}, {half, half, half, half, half, 0}), 5) << "0 / -0.0 is NaN";
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(race({0.1f, 0.3f, nan, 0.1f, nan, 0.0f}, {half, 7, half, half, half, half}), 2) << "the first NaN wins";
+  EXPECT_EQ(race({0.0f, 0.0f, 0.0f}, {half, 3, half}), 0) << "all ratios zero";
+  EXPECT_EQ(race({0.5f, 0.5f}, {(uint64_t{1} << 53) - 1, 1}), 1) << "the largest and smallest uniforms";
 }
 
 }  // namespace

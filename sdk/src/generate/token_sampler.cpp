@@ -4,12 +4,13 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
-#include <ATen/Parallel.h>
 
+#include "core/kernel_dispatch.h"
 #include "exponential_draws.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/logits_processors.h"
@@ -41,6 +42,8 @@ TokenSampler::TokenSampler(const CausalLM& model, int64_t rows, const SamplingPa
   if (params.temperature != 0) {
     probs_ = at::empty({rows, V}, cpu_float);
     noise_ = at::empty({rows, V}, cpu_float);
+    race_from_words_ = use_cpu_kernels(noise_) && bulk_draws_match_libtorch();
+    winners_.resize(static_cast<size_t>(rows));
   }
   tokens_ = at::empty({rows, 1}, cpu_float.dtype(at::kLong));
 }
@@ -51,7 +54,8 @@ TokenSampler::~TokenSampler() {
 
 void TokenSampler::draw_into(AheadDraws& job) {
   try {
-    draw_exponential(job.race, generator_, words_);
+    if (race_from_words_) draw_words(generator_, job.race.numel(), words_);
+    else draw_exponential(job.race, generator_, words_);
     job.done.set_value();
   } catch (...) {
     job.done.set_exception(std::current_exception());
@@ -76,7 +80,8 @@ void TokenSampler::draw_ahead(int64_t rows) {
 at::Tensor TokenSampler::draws(int64_t rows) {
   if (!ahead_) {
     at::Tensor race = noise_.narrow(0, 0, rows);
-    draw_exponential(race, generator_, words_, /*parallel=*/true);
+    if (race_from_words_) draw_words(generator_, race.numel(), words_);
+    else draw_exponential(race, generator_, words_, /*parallel=*/true);
     return race;
   }
   const std::shared_ptr<AheadDraws> job = std::move(ahead_);
@@ -113,15 +118,27 @@ at::Tensor TokenSampler::next(const at::Tensor& hidden, const at::Tensor& seen) 
   at::Tensor probs = probs_.narrow(0, 0, B);  // (B, V) CPU
   if (scores.is_cpu()) at::_softmax_out(probs, scores, -1, /*half_to_float=*/false);
   else probs.copy_(scores.softmax(-1));
-  at::Tensor race = draws(B);  // (B, V) CPU
-  at::div_out(race, probs, race);
-  at::argmax_out(tokens, race, -1, /*keepdim=*/true);
-  // multinomial refuses a NaN probability; a NaN wins argmax, so checking the winners finds every such row.
-  const int64_t* token = tokens.data_ptr<int64_t>();
-  const float* ratio = race.data_ptr<float>();
+  at::Tensor race = draws(B);  // (B, V) CPU: the draws, or with race_from_words_ scratch and words_ the draws
   const int64_t V = race.size(1);
+  int64_t* token = tokens.data_ptr<int64_t>();
+  if (race_from_words_) {  // the same winners without most of the logs (exponential_draws.h)
+    const float* p = probs.data_ptr<float>();
+    float* scratch = race.data_ptr<float>();
+    at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        std::tie(token[r], winners_[static_cast<size_t>(r)]) =
+            exponential_race(p + r * V, words_.data() + 2 * r * V, V, scratch + r * V);
+      }
+    });
+  } else {
+    at::div_out(race, probs, race);
+    at::argmax_out(tokens, race, -1, /*keepdim=*/true);
+    const float* ratio = race.data_ptr<float>();
+    for (int64_t r = 0; r < B; ++r) winners_[static_cast<size_t>(r)] = ratio[r * V + token[r]];
+  }
+  // multinomial refuses a NaN probability; a NaN wins argmax, so checking the winners finds every such row.
   for (int64_t r = 0; r < B; ++r) {
-    if (std::isnan(ratio[r * V + token[r]]))
+    if (std::isnan(winners_[static_cast<size_t>(r)]))
       throw ModelError("generate", "the next-token probabilities of row " + std::to_string(r) +
                                        " contain NaN (the model's logits are not finite)");
   }

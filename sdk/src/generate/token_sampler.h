@@ -82,6 +82,8 @@ class TokenSampler {
   at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws
   at::Tensor tokens_;     // (R, 1) int64 CPU
   std::vector<uint32_t> words_;  // the generator's raw words for one step's draws (exponential_draws.h)
+  bool race_from_words_ = false;  // the winners from words_ by exponential_race(), noise_ only its scratch
+  std::vector<float> winners_;    // (R) the winning ratio of each row, NaN for a row with a NaN probability
   std::shared_ptr<AheadDraws> ahead_;  // draws started by draw_ahead(), null when none
   std::future<void> ahead_done_;       // ahead_->done's future
 };

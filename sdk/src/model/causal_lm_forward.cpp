@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "causal_lm_impl.h"
+#include "decode_kernels.h"
 #include "lora_impl.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/kv_cache.h"
@@ -19,6 +20,12 @@ struct ForwardContext {
   at::Tensor mask;      // (B, 1, T, L) additive
   KVCache* cache = nullptr;
   const LoraAdapters* lora = nullptr;  // adapters to apply (lora.h), null when none or disabled
+  bool decode = false;                 // one position per row without autograd: decode_kernels.h
+
+  at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, double eps) const {
+    return decode ? decode_rms_norm(x, weight, eps) : rms_norm(x, weight, eps);
+  }
+  at::Tensor rope(const at::Tensor& x) const { return decode ? decode_rope(x, cos, sin) : apply_rope(x, cos, sin); }
 };
 
 at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& h,
@@ -32,27 +39,30 @@ at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t l
   at::Tensor v = adapted_linear(h, w.v_proj, w.v_bias, lora, layer, LoraModule::v_proj)
                      .view({B, T, c.num_key_value_heads, D});
   if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
-    q = rms_norm(q, w.q_norm, c.rms_norm_eps);
-    k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+    q = ctx.norm(q, w.q_norm, c.rms_norm_eps);
+    k = ctx.norm(k, w.k_norm, c.rms_norm_eps);
   }
-  q = apply_rope(q, ctx.cos, ctx.sin).transpose(1, 2);  // (B, Nq, T, D)
-  k = apply_rope(k, ctx.cos, ctx.sin).transpose(1, 2);  // (B, Nkv, T, D)
-  v = v.transpose(1, 2);                                // (B, Nkv, T, D)
+  q = ctx.rope(q).transpose(1, 2);  // (B, Nq, T, D)
+  k = ctx.rope(k).transpose(1, 2);  // (B, Nkv, T, D)
+  v = v.transpose(1, 2);            // (B, Nkv, T, D)
   if (ctx.cache != nullptr) std::tie(k, v) = ctx.cache->append(layer, k, v);  // (B, Nkv, L, D)
-  const at::Tensor attended = grouped_attention(q, k, v, ctx.mask);          // (B, T, Nq·D)
+  const at::Tensor attended =
+      ctx.decode ? decode_attention(q, k, v, ctx.mask) : grouped_attention(q, k, v, ctx.mask);  // (B, T, Nq·D)
   return adapted_linear(attended, w.o_proj, w.o_bias, lora, layer, LoraModule::o_proj);  // (B, T, H)
 }
 
-at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h, int64_t layer, const LoraAdapters* lora) {
+at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h, int64_t layer, const ForwardContext& ctx) {
+  const LoraAdapters* lora = ctx.lora;
   const at::Tensor gate = adapted_linear(h, w.gate_proj, {}, lora, layer, LoraModule::gate_proj);
   const at::Tensor up = adapted_linear(h, w.up_proj, {}, lora, layer, LoraModule::up_proj);
-  return adapted_linear(at::silu(gate) * up, w.down_proj, {}, lora, layer, LoraModule::down_proj);
+  const at::Tensor activated = ctx.decode ? decode_swiglu(gate, up) : at::silu(gate) * up;
+  return adapted_linear(activated, w.down_proj, {}, lora, layer, LoraModule::down_proj);
 }
 
 at::Tensor decoder_layer(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& x,
                          const ForwardContext& ctx) {
-  const at::Tensor after_attention = x + self_attention(c, w, layer, rms_norm(x, w.input_norm, c.rms_norm_eps), ctx);
-  return after_attention + swiglu_mlp(w, rms_norm(after_attention, w.post_norm, c.rms_norm_eps), layer, ctx.lora);
+  const at::Tensor after_attention = x + self_attention(c, w, layer, ctx.norm(x, w.input_norm, c.rms_norm_eps), ctx);
+  return after_attention + swiglu_mlp(w, ctx.norm(after_attention, w.post_norm, c.rms_norm_eps), layer, ctx);
 }
 
 void check_input(const ModelConfig& config, const std::string& source, c10::Device device, const at::Tensor& ids,
@@ -115,9 +125,10 @@ at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor
 
   // padding_idx as nn.Embedding(padding_idx=pad_token_id): that row gets no gradient, as in transformers.
   at::Tensor x = at::embedding(m.weights.embed, input_ids, c.pad_token_id.value_or(-1));  // (B, T, H)
+  ctx.decode = use_decode_kernels(x);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) x = decoder_layer(c, m.weights.layers[i], i, x, ctx);
   if (cache != nullptr) cache->end_step();
-  return rms_norm(x, m.weights.norm, c.rms_norm_eps);
+  return ctx.norm(x, m.weights.norm, c.rms_norm_eps);
 }
 
 at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->weights.lm_head); }
