@@ -113,8 +113,8 @@ at::Tensor TokenSampler::next(const at::Tensor& hidden, const at::Tensor& seen) 
   // one-sample path (LibTorch 1.13, aten/src/ATen/native/Distributions.cpp) is the exponential race
   // argmax(p / q), q ~ Exp(1) drawn over (B, V) in row-major order: the same draws and the same float
   // division here, so a seed gives the tokens multinomial gives (tests/unit/generate_sampler_test.cpp
-  // checks it). The draws come in bulk (exponential_draws.h), the same values 2-3x faster, and
-  // usually from draw_ahead(), overlapping the forward pass.
+  // checks it). The draws come in bulk (exponential_draws.h), usually from draw_ahead(), overlapping the
+  // forward pass; on the CPU only their words, and exponential_race() computes the logs the winner needs.
   at::Tensor probs = probs_.narrow(0, 0, B);  // (B, V) CPU
   if (scores.is_cpu()) at::_softmax_out(probs, scores, -1, /*half_to_float=*/false);
   else probs.copy_(scores.softmax(-1));

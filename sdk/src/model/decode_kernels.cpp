@@ -1,10 +1,13 @@
 // CPU kernels of a decode step (decode_kernels.h).
 //
-// Why: at the bench's large preset a decode step is 8 layers × (7 products + ~40 small ops) plus the lm_head.
-// The op profile of a generate call put the fused SDPA kernel at ~150 µs per call for 2 query rows per
-// key/value head over ≤ 200 cached positions (a few hundred thousand multiply-adds), and the norms, rotary
-// embedding and SwiGLU at 4-6 LibTorch ops each, every op a dispatch, an allocation and a pass over the data.
-// Here each is one pass over raw float32 pointers; the products stay LibTorch's (MKL / OpenBLAS).
+// Why: a decode step is, per layer, 7 products and some 40 small ops on a few thousand values each (the norms,
+// rotary embedding and SwiGLU are 4-6 LibTorch ops apiece, each a dispatch, an allocation and a pass over the
+// data). Here each is one pass over raw float32 pointers; the products stay LibTorch's (MKL / OpenBLAS).
+// Measured (docs/performance.md, interleaved rounds on the 2-core bench VM): small-preset generation 4-16% less
+// CPU time per call and as fast or faster in wall time. The single-query attention reads each cached key and
+// value once for all G query heads; it replaced matmul / softmax / matmul on LibTorch 1.13 (2-4% faster per
+// call at the large preset), but on 2.x the fused SDPA kernel was faster in wall time, so the forward pass uses
+// it only without one (causal_lm_forward.cpp). Both read the whole cache per layer, at memory bandwidth.
 // Compiled with -fno-math-errno (sdk/CMakeLists.txt) so sqrt and the loops vectorise.
 #include "decode_kernels.h"
 

@@ -8,8 +8,9 @@
 
 namespace trl {
 
-/// Whether a forward pass over `hidden` (B, T, H) takes these kernels: trl-host's CPU kernels are on
-/// (kernel_dispatch.h), float32, T == 1, grad mode off and no autocast.
+/// Whether a forward pass over `hidden` (B, T, H) takes these kernels (the attention only without LibTorch's
+/// fused kernel, causal_lm_forward.cpp): trl-host's CPU kernels are on (kernel_dispatch.h), float32, T == 1,
+/// grad mode off and no autocast.
 bool use_decode_kernels(const at::Tensor& hidden);
 
 /// rms_norm (causal_lm_impl.h) over the last dim of float32 x, one pass per row: weight · (x · rsqrt(mean(x²) + eps)).
