@@ -43,8 +43,8 @@ class TokenSampler {
 
   /// Starts the random draws of the next call to next(), for `rows` rows, on a thread of ATen's
   /// inter-op pool, so that they overlap the forward pass and the lm_head on the caller's thread (the
-  /// draws are independent of the scores; at vocabulary 32000 they cost about as much as a tiny-preset
-  /// decode step). If no pool thread has taken them when next() needs them (a busy pool, or the caller
+  /// draws are independent of the scores; on the CPU they are the generator's words only, and next() computes
+  /// the logs its race needs, exponential_draws.h). If no pool thread has taken them when next() needs them (a busy pool, or the caller
   /// is the pool's only thread), next() draws them itself. Does nothing for greedy decoding, nor when the
   /// forward runs on more than one intra-op thread (wide layers, generation_threads.h): the pool thread would
   /// then take a core from the forward, and next() draws on the intra-op threads instead. The next
@@ -79,7 +79,7 @@ class TokenSampler {
   at::Tensor logits_;     // (R, V) float32, model's device, in_place_ only
   at::Tensor head_t_;     // (H, V) contiguous copy of the lm_head weight, in_place_ and within budget only
   at::Tensor probs_;      // (R, V) float32 CPU, in_place_ only
-  at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws
+  at::Tensor noise_;      // (R, V) float32 CPU: exponential draws, then probs / draws (race_from_words_: the bounds)
   at::Tensor tokens_;     // (R, 1) int64 CPU
   std::vector<uint32_t> words_;  // the generator's raw words for one step's draws (exponential_draws.h)
   bool race_from_words_ = false;  // the winners from words_ by exponential_race(), noise_ only its scratch
