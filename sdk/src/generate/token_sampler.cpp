@@ -52,10 +52,14 @@ TokenSampler::~TokenSampler() {
   if (ahead_ && ahead_->taken.exchange(true)) ahead_done_.wait();  // else the pool's task finds it taken
 }
 
+void TokenSampler::draw(at::Tensor& race, bool parallel) {
+  if (race_from_words_) draw_words(generator_, race.numel(), words_);
+  else draw_exponential(race, generator_, words_, parallel);
+}
+
 void TokenSampler::draw_into(AheadDraws& job) {
   try {
-    if (race_from_words_) draw_words(generator_, job.race.numel(), words_);
-    else draw_exponential(job.race, generator_, words_);
+    draw(job.race, /*parallel=*/false);
     job.done.set_value();
   } catch (...) {
     job.done.set_exception(std::current_exception());
@@ -80,8 +84,7 @@ void TokenSampler::draw_ahead(int64_t rows) {
 at::Tensor TokenSampler::draws(int64_t rows) {
   if (!ahead_) {
     at::Tensor race = noise_.narrow(0, 0, rows);
-    if (race_from_words_) draw_words(generator_, race.numel(), words_);
-    else draw_exponential(race, generator_, words_, /*parallel=*/true);
+    draw(race, /*parallel=*/true);
     return race;
   }
   const std::shared_ptr<AheadDraws> job = std::move(ahead_);

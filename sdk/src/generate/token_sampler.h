@@ -66,6 +66,9 @@ class TokenSampler {
     std::promise<void> done;
     at::Tensor race;  // (rows, V) view of noise_
   };
+  /// One step's draws for `race` (a (rows, V) view of noise_): with race_from_words_ only the generator's words
+  /// (into words_), else the Exp(1) values into `race`, their logs on the intra-op threads when `parallel`.
+  void draw(at::Tensor& race, bool parallel);
   /// Draws `job`'s values and fulfils its promise, with the draw's error if it throws.
   void draw_into(AheadDraws& job);
 

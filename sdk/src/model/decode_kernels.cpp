@@ -29,7 +29,7 @@ namespace {
 /// Elements below which a pass stays on the calling thread: waking a worker costs more than the pass.
 constexpr int64_t kSerialElements = 1 << 15;
 
-/// Rows per task so that each task covers at least kSerialElements values of `width`.
+/// Rows (or slices) per task so that each task covers at least kSerialElements values of `width` each.
 int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, kSerialElements / std::max<int64_t>(1, width)); }
 
 /// a·b over n floats with eight partial sums, which the compiler turns into vector multiply-adds.
@@ -169,8 +169,7 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
   const int64_t q_row = q.stride(0), q_head = q.stride(1);
   const int64_t k_row = k.stride(0), k_head = k.stride(1), k_pos = k.stride(2);
   const int64_t v_row = v.stride(0), v_head = v.stride(1), v_pos = v.stride(2);
-  const int64_t grain = std::max<int64_t>(1, kSerialElements / std::max<int64_t>(1, G * L * D));
-  at::parallel_for(0, B * Nkv, grain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, B * Nkv, grain_rows(G * L * D), [&](int64_t begin, int64_t end) {
     std::vector<float> probs(static_cast<size_t>(G * L));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / Nkv, h = task % Nkv;
