@@ -12,6 +12,7 @@
 
 #include "core/kernel_dispatch.h"
 #include "exponential_draws.h"
+#include "model/decode_products.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/logits_processors.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -36,7 +37,9 @@ TokenSampler::TokenSampler(const CausalLM& model, int64_t rows, const SamplingPa
   if (in_place_) {
     logits_ = at::empty({rows, V}, cpu_float);
     const at::Tensor& head = model.lm_head_weight();  // (V, H)
-    if (head.numel() * static_cast<int64_t>(sizeof(float)) <= kTransposedHeadBudgetBytes)
+    // decode_linear() reads the weight as it is; the BLAS product streams a transposed copy faster.
+    const bool decode_product = use_decode_linear(at::empty({rows, head.size(1)}, cpu_float), head);
+    if (!decode_product && head.numel() * static_cast<int64_t>(sizeof(float)) <= kTransposedHeadBudgetBytes)
       head_t_ = head.t().contiguous();  // (H, V): one pass over the weight, then every step streams it
   }
   if (params.temperature != 0) {
@@ -99,7 +102,9 @@ at::Tensor TokenSampler::scores(const at::Tensor& hidden, const at::Tensor& seen
   // model.logits() is at::linear without bias, i.e. mm(hidden, W^T), here into the buffer and, within
   // the budget, from the transposed copy (the same products, summed in the BLAS kernel's order).
   at::Tensor logits = logits_.narrow(0, 0, hidden.size(0));  // (B, V)
-  at::mm_out(logits, hidden, head_t_.defined() ? head_t_ : model_.lm_head_weight().t());
+  const at::Tensor& head = model_.lm_head_weight();
+  if (use_decode_linear(hidden, head)) decode_linear_out(logits, hidden, head);  // decode_products.h
+  else at::mm_out(logits, hidden, head_t_.defined() ? head_t_ : head.t());
   return logits;
 }
 

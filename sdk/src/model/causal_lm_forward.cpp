@@ -8,6 +8,7 @@
 #include "causal_lm_impl.h"
 #include "core/kernel_dispatch.h"
 #include "decode_kernels.h"
+#include "decode_products.h"
 #include "lora_impl.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/kv_cache.h"
@@ -31,17 +32,25 @@ struct ForwardContext {
     return decode ? decode_rms_norm(x, weight, eps) : rms_norm(x, weight, eps);
   }
   at::Tensor rope(const at::Tensor& x) const { return decode ? decode_rope(x, cos, sin) : apply_rope(x, cos, sin); }
+
+  /// A projection with its LoRA adapter if any; a decode step's plain projections take decode_linear().
+  at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t layer,
+                    LoraModule module) const {
+    const bool adapted =
+        lora != nullptr && lora->layers[static_cast<size_t>(layer)][static_cast<size_t>(module)].A.defined();
+    if (decode && !adapted && use_decode_linear(x, weight)) return decode_linear(x, weight, bias);
+    return adapted_linear(x, weight, bias, lora, layer, module);
+  }
 };
 
 at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& h,
                           const ForwardContext& ctx) {
   const int64_t B = h.size(0), T = h.size(1), D = c.head_dim;
-  const LoraAdapters* lora = ctx.lora;
-  at::Tensor q = adapted_linear(h, w.q_proj, w.q_bias, lora, layer, LoraModule::q_proj)
+  at::Tensor q = ctx.linear(h, w.q_proj, w.q_bias, layer, LoraModule::q_proj)
                      .view({B, T, c.num_attention_heads, D});
-  at::Tensor k = adapted_linear(h, w.k_proj, w.k_bias, lora, layer, LoraModule::k_proj)
+  at::Tensor k = ctx.linear(h, w.k_proj, w.k_bias, layer, LoraModule::k_proj)
                      .view({B, T, c.num_key_value_heads, D});
-  at::Tensor v = adapted_linear(h, w.v_proj, w.v_bias, lora, layer, LoraModule::v_proj)
+  at::Tensor v = ctx.linear(h, w.v_proj, w.v_bias, layer, LoraModule::v_proj)
                      .view({B, T, c.num_key_value_heads, D});
   if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
     q = ctx.norm(q, w.q_norm, c.rms_norm_eps);
@@ -53,15 +62,14 @@ at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t l
   if (ctx.cache != nullptr) std::tie(k, v) = ctx.cache->append(layer, k, v);  // (B, Nkv, L, D)
   const at::Tensor attended =
       ctx.use_decode_attention ? decode_attention(q, k, v, ctx.mask) : grouped_attention(q, k, v, ctx.mask);  // (B, T, Nq·D)
-  return adapted_linear(attended, w.o_proj, w.o_bias, lora, layer, LoraModule::o_proj);  // (B, T, H)
+  return ctx.linear(attended, w.o_proj, w.o_bias, layer, LoraModule::o_proj);  // (B, T, H)
 }
 
 at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h, int64_t layer, const ForwardContext& ctx) {
-  const LoraAdapters* lora = ctx.lora;
-  const at::Tensor gate = adapted_linear(h, w.gate_proj, {}, lora, layer, LoraModule::gate_proj);
-  const at::Tensor up = adapted_linear(h, w.up_proj, {}, lora, layer, LoraModule::up_proj);
+  const at::Tensor gate = ctx.linear(h, w.gate_proj, {}, layer, LoraModule::gate_proj);
+  const at::Tensor up = ctx.linear(h, w.up_proj, {}, layer, LoraModule::up_proj);
   const at::Tensor activated = ctx.decode ? decode_swiglu(gate, up) : at::silu(gate) * up;
-  return adapted_linear(activated, w.down_proj, {}, lora, layer, LoraModule::down_proj);
+  return ctx.linear(activated, w.down_proj, {}, layer, LoraModule::down_proj);
 }
 
 at::Tensor decoder_layer(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& x,
@@ -137,6 +145,9 @@ at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor
   return ctx.norm(x, m.weights.norm, c.rms_norm_eps);
 }
 
-at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->weights.lm_head); }
+at::Tensor CausalLM::logits(const at::Tensor& hidden) const {
+  const at::Tensor& head = impl_->weights.lm_head;
+  return use_decode_linear(hidden, head) ? decode_linear(hidden, head) : at::linear(hidden, head);
+}
 
 }  // namespace trl

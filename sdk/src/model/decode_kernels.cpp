@@ -2,7 +2,7 @@
 //
 // Why: a decode step is, per layer, 7 products and some 40 small ops on a few thousand values each (the norms,
 // rotary embedding and SwiGLU are 4-6 LibTorch ops apiece, each a dispatch, an allocation and a pass over the
-// data). Here each is one pass over raw float32 pointers; the products stay LibTorch's (MKL / OpenBLAS).
+// data). Here each is one pass over raw float32 pointers; the products have their own kernel (decode_products.cpp).
 // Measured (docs/performance.md, interleaved rounds on the 2-core bench VM): small-preset generation 4-16% less
 // CPU time per call and as fast or faster in wall time. The single-query attention reads each cached key and
 // value once for all G query heads; it replaced matmul / softmax / matmul on LibTorch 1.13 (2-4% faster per

@@ -1,0 +1,110 @@
+// The decode step's products (sdk/src/model/decode_products.cpp) against at::linear in double precision, at the
+// bench presets' shapes and at ragged ones (K not a multiple of 8, N not a multiple of the kernel's 3-row block,
+// every row count up to the limit), on two threads; their independence of the thread count and of the rows
+// sharing a call; and when they are used. ModelForward.CachedDecodingEqualsFullForward covers them in a model.
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/kernel_dispatch.h"
+#include "model/decode_products.h"
+
+namespace {
+
+class DecodeProducts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_threads_ = at::get_num_threads();
+    at::set_num_threads(2);
+    at::manual_seed(5);
+    c10::InferenceMode inference;
+    // Only x86-64 CPUs with AVX2 and FMA take the kernel; elsewhere generation keeps LibTorch's products.
+    if (!trl::use_decode_linear(at::ones({1, 8}), at::ones({3, 8})))
+      GTEST_SKIP() << "this CPU has no AVX2/FMA: decode_linear() is not used here";
+  }
+  void TearDown() override { at::set_num_threads(saved_threads_); }
+
+  /// decode_linear against the float64 product of the same float32 values: the float32 sums of K terms of
+  /// size ~0.1 stay within 2e-5 of it (at::linear's own float32 error is of the same size).
+  static void expect_product(int64_t M, int64_t K, int64_t N, bool with_bias) {
+    const at::Tensor x = at::randn({M, 1, K});
+    const at::Tensor w = at::randn({N, K}) * 0.05;
+    const at::Tensor bias = with_bias ? at::randn({N}) : at::Tensor();
+    at::Tensor exact = at::linear(x.to(at::kDouble), w.to(at::kDouble));
+    if (with_bias) exact = exact + bias.to(at::kDouble);
+    const at::Tensor ours = trl::decode_linear(x, w, bias);
+    ASSERT_EQ(ours.sizes(), (std::vector<int64_t>{M, 1, N}));
+    EXPECT_TRUE(at::allclose(ours.to(at::kDouble), exact, 2e-5, 2e-5))
+        << "M " << M << " K " << K << " N " << N << ": " << (ours.to(at::kDouble) - exact).abs().max().item<double>();
+    // The same size of error as LibTorch's own float32 product, which the rest of the model is compared with.
+    const at::Tensor theirs = at::linear(x, w, bias);
+    EXPECT_TRUE(at::allclose(ours, theirs, 2e-5, 2e-5)) << (ours - theirs).abs().max().item<double>();
+  }
+
+ private:
+  int saved_threads_ = 1;
+};
+
+TEST_F(DecodeProducts, EqualLibTorchAtTheBenchShapes) {
+  c10::InferenceMode inference;
+  // large preset: q/o (512 → 512), k/v (512 → 256), gate/up (512 → 1376), down (1376 → 512), lm_head (512 → 32000)
+  for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 512}, {512, 256}, {512, 1376},
+                                                                       {1376, 512}, {512, 32000}, {256, 688}})
+    for (int64_t M : {1, 8, 16}) expect_product(M, K, N, /*with_bias=*/K == 512 && N == 256);
+}
+
+TEST_F(DecodeProducts, EqualLibTorchAtRaggedShapes) {
+  c10::InferenceMode inference;
+  for (int64_t M = 1; M <= trl::kDecodeProductMaxRows; ++M) expect_product(M, 37, 11, /*with_bias=*/M % 2 == 0);
+  expect_product(5, 7, 2, true);      // K below one vector: the tail only
+  expect_product(3, 8, 1, false);     // one weight row
+  expect_product(16, 1001, 100, true);
+}
+
+TEST_F(DecodeProducts, IndependentOfThreadsAndOfTheRowsSharingACall) {
+  c10::InferenceMode inference;
+  const at::Tensor x = at::randn({13, 512}), w = at::randn({1376, 512}) * 0.05;
+  const at::Tensor two = trl::decode_linear(x, w);
+  at::set_num_threads(1);
+  EXPECT_TRUE(at::equal(trl::decode_linear(x, w), two));
+  for (int64_t row : {0, 4, 12}) EXPECT_TRUE(at::equal(trl::decode_linear(x.narrow(0, row, 1), w), two.narrow(0, row, 1)));
+}
+
+TEST_F(DecodeProducts, ReadsStridedRowsAndWritesIntoARowOfABuffer) {
+  c10::InferenceMode inference;
+  // The sampler's case: the last position of (B, P, H) hidden states into the first B rows of a (R, V) buffer.
+  const at::Tensor hidden = at::randn({6, 9, 64}).select(1, 8);  // (6, 64), rows 9 · 64 apart
+  const at::Tensor w = at::randn({300, 64}) * 0.05;
+  at::Tensor buffer = at::full({8, 300}, -1.0f);
+  at::Tensor rows = buffer.narrow(0, 0, 6);
+  trl::decode_linear_out(rows, hidden, w);
+  EXPECT_TRUE(at::allclose(rows, at::linear(hidden, w), 2e-5, 2e-5));
+  EXPECT_TRUE(at::equal(rows, trl::decode_linear(hidden.contiguous(), w)));
+  EXPECT_TRUE(at::equal(buffer.narrow(0, 6, 2), at::full({2, 300}, -1.0f)));  // the rest untouched
+  at::Tensor wrong = at::empty({6, 299});
+  EXPECT_THROW(trl::decode_linear_out(wrong, hidden, w), c10::Error);
+}
+
+TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
+  const at::Tensor w = at::randn({32, 16});
+  {
+    c10::InferenceMode inference;
+    EXPECT_TRUE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows, 1, 16}), w));
+    EXPECT_FALSE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));  // BLAS wins
+    EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}).to(at::kBFloat16), w));
+    EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w.t().contiguous().t()));  // a transposed view
+    EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 15}), w));                         // widths differ
+    trl::ScopedGenericKernels generic;
+    EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w));
+  }
+  at::AutoGradMode grad(true);
+  EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w));  // training keeps LibTorch's products
+}
+
+}  // namespace
