@@ -99,8 +99,8 @@ at::Tensor TokenSampler::draws(int64_t rows) {
 
 at::Tensor TokenSampler::scores(const at::Tensor& hidden, const at::Tensor& seen) {
   if (!in_place_) return process_logits(model_.logits(hidden).to(at::kFloat), seen, params_);
-  // model.logits() is at::linear without bias, i.e. mm(hidden, W^T), here into the buffer and, within
-  // the budget, from the transposed copy (the same products, summed in the BLAS kernel's order).
+  // model.logits() here into the buffer: decode_linear() for a decode step's few rows as model.logits() takes it,
+  // else mm(hidden, W^T) from the transposed copy within the budget (the same products, in the BLAS order).
   at::Tensor logits = logits_.narrow(0, 0, hidden.size(0));  // (B, V)
   const at::Tensor& head = model_.lm_head_weight();
   if (use_decode_linear(hidden, head)) decode_linear_out(logits, hidden, head);  // decode_products.h
