@@ -23,12 +23,26 @@ class DecodeProducts : public ::testing::Test {
     saved_threads_ = at::get_num_threads();
     at::set_num_threads(2);
     at::manual_seed(5);
-    c10::InferenceMode inference;
-    // Only x86-64 CPUs with AVX2 and FMA take the kernel; elsewhere generation keeps LibTorch's products.
-    if (!trl::use_decode_linear(at::ones({1, 8}), at::ones({3, 8})))
-      GTEST_SKIP() << "this CPU has no AVX2/FMA: decode_linear() is not used here";
   }
   void TearDown() override { at::set_num_threads(saved_threads_); }
+
+  /// Whether this CPU runs the kernel: x86-64 with AVX2 and FMA (asked of the CPU, not of use_decode_linear()).
+  static bool cpu_runs_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+  }
+
+  /// True where the kernel runs. Elsewhere generation keeps LibTorch's products: checks that the dispatch says
+  /// so and that decode_linear() refuses the input, and returns false (the caller has nothing more to compare).
+  static bool kernel_or_refusal(const at::Tensor& x, const at::Tensor& w) {
+    if (cpu_runs_kernel()) return true;
+    EXPECT_FALSE(trl::use_decode_linear(x, w));
+    EXPECT_THROW(trl::decode_linear(x, w), c10::Error);
+    return false;
+  }
 
   /// decode_linear against the float64 product of the same float32 values: the float32 sums of K terms of
   /// size ~0.1 stay within 2e-5 of it (at::linear's own float32 error is of the same size).
@@ -36,6 +50,7 @@ class DecodeProducts : public ::testing::Test {
     const at::Tensor x = at::randn({M, 1, K});
     const at::Tensor w = at::randn({N, K}) * 0.05;
     const at::Tensor bias = with_bias ? at::randn({N}) : at::Tensor();
+    if (!kernel_or_refusal(x, w)) return;
     at::Tensor exact = at::linear(x.to(at::kDouble), w.to(at::kDouble));
     if (with_bias) exact = exact + bias.to(at::kDouble);
     const at::Tensor ours = trl::decode_linear(x, w, bias);
@@ -70,6 +85,7 @@ TEST_F(DecodeProducts, EqualLibTorchAtRaggedShapes) {
 TEST_F(DecodeProducts, IndependentOfThreadsAndOfTheRowsSharingACall) {
   c10::InferenceMode inference;
   const at::Tensor x = at::randn({13, 512}), w = at::randn({1376, 512}) * 0.05;
+  if (!kernel_or_refusal(x, w)) return;
   const at::Tensor two = trl::decode_linear(x, w);
   at::set_num_threads(1);
   EXPECT_TRUE(at::equal(trl::decode_linear(x, w), two));
@@ -81,6 +97,7 @@ TEST_F(DecodeProducts, ReadsStridedRowsAndWritesIntoARowOfABuffer) {
   // The sampler's case: the last position of (B, P, H) hidden states into the first B rows of a (R, V) buffer.
   const at::Tensor hidden = at::randn({6, 9, 64}).select(1, 8);  // (6, 64), rows 9 · 64 apart
   const at::Tensor w = at::randn({300, 64}) * 0.05;
+  if (!kernel_or_refusal(hidden, w)) return;
   at::Tensor buffer = at::full({8, 300}, -1.0f);
   at::Tensor rows = buffer.narrow(0, 0, 6);
   trl::decode_linear_out(rows, hidden, w);
@@ -95,7 +112,7 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
   const at::Tensor w = at::randn({32, 16});
   {
     c10::InferenceMode inference;
-    EXPECT_TRUE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows, 1, 16}), w));
+    EXPECT_EQ(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows, 1, 16}), w), cpu_runs_kernel());
     EXPECT_FALSE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));  // BLAS wins
     EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}).to(at::kBFloat16), w));
     EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w.t().contiguous().t()));  // a transposed view
