@@ -245,6 +245,10 @@ def compare_logs(case, label, host_metrics, trl_history, host_gens, replay, rewa
     named = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("entropy", ["entropy"]), ("kl", ["kl"])]
     if clip_keys:
         named.append(("clip ratios", [k for k in clip_keys if k not in skip]))
+        if tuple(clip_keys) == CLIP_KEYS:  # what the second passes are there for: the clip must act somewhere
+            region = [trl_history[s].get("clip_ratio/region_mean") or 0.0 for s in steps]
+            rows.append(check_row(case, f"{label}: some ratios clipped (the clip is exercised)", max(region, default=0.0) > 0,
+                                  f"TRL's clip_ratio/region_mean per step: {[round(r, 4) for r in region]}"))
     else:  # a loss type without clip metrics: neither side may log one
         logged = sorted({k for log in (host_metrics, trl_history) for e in log.values() for k in e if k in CLIP_KEYS})
         rows.append(check_row(case, f"{label}: no clip ratios logged (as TRL)", not logged,
