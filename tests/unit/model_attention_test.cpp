@@ -1,6 +1,7 @@
 // grouped_attention against transformers' eager attention written out with repeat_kv: the sliced
 // float32 path (sliced_attention.cpp) and the batched path, forward and gradients, on two threads.
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -151,6 +152,27 @@ TEST_F(AttentionTest, SlicedPathWithoutGradientGivesTheSameOutput) {
   EXPECT_FALSE(no_grad.requires_grad());
   EXPECT_TRUE(at::equal(with_graph.detach(), no_grad));
   EXPECT_TRUE(at::equal(no_grad, inference));
+}
+
+// The slices run on ATen's intra-op threads (sliced_attention.cpp is compiled with OpenMP): each slice is
+// computed whole by one thread with OpenBLAS on one thread, so outputs and gradients are the same to the bit
+// on one thread and on two. Called directly so that the LibTorch 2.x build, whose grouped_attention takes the
+// fused kernel, checks it too.
+TEST_F(AttentionTest, SlicedAttentionIsTheSameOnOneAndTwoThreads) {
+  const int64_t B = 3, H = 2, GT = 128, L = 64, D = 16;
+  const at::Tensor q = at::randn({B, H, GT, D}), k = at::randn({B, H, L, D}), v = at::randn({B, H, L, D});
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, L, {0, 5, 63}), 0, L, at::kFloat);
+  const at::Tensor weights = at::randn({B, H, GT, D});
+  auto run = [&](int threads) {
+    at::set_num_threads(threads);
+    const at::Tensor q1 = q.clone().requires_grad_(), k1 = k.clone().requires_grad_(), v1 = v.clone().requires_grad_();
+    const at::Tensor out = trl::sliced_attention(q1, k1, v1, mask);
+    (out * weights).sum().backward();
+    return std::vector<at::Tensor>{out.detach(), q1.grad(), k1.grad(), v1.grad()};
+  };
+  const std::vector<at::Tensor> one = run(1), two = run(2);
+  const char* names[] = {"output", "dq", "dk", "dv"};
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(at::equal(one[i], two[i])) << names[i];
 }
 
 }  // namespace

@@ -102,6 +102,42 @@ TEST(FusedAdamW, GenericPathMatchesTheFusedLoop) {
   }
 }
 
+// The fused loop's elements are independent and it is compiled with OpenMP (sdk/CMakeLists.txt): on one thread
+// and on two, whatever the split, every parameter and moment is the same to the bit. The sizes are over
+// and off the loop's grain (32768 values), so two threads split them unevenly.
+TEST(FusedAdamW, SameOnOneAndTwoThreads) {
+  const int saved_threads = at::get_num_threads();
+  at::manual_seed(11);
+  const std::vector<at::Tensor> init = {at::randn({301, 257}), at::randn({70001}), at::randn({257})};
+  std::vector<std::vector<at::Tensor>> gradients;
+  for (int step = 0; step < 3; ++step) {
+    gradients.emplace_back();
+    for (const at::Tensor& p : init) gradients.back().push_back(at::randn(p.sizes()) * (step + 1));
+  }
+  auto run = [&](int threads) {
+    at::set_num_threads(threads);
+    std::vector<at::Tensor> params = leaves(init);
+    auto optimizer = two_groups<FusedAdamW>({params[0], params[1]}, {params[2]}, /*amsgrad=*/false);
+    for (const auto& step : gradients) {
+      for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = step[i].clone();
+      optimizer.step();
+    }
+    std::vector<at::Tensor> out;
+    for (const at::Tensor& p : params) {
+      const AdamWParamState& s = state_of(optimizer, p);
+      out.insert(out.end(), {p.detach().clone(), s.exp_avg().clone(), s.exp_avg_sq().clone()});
+    }
+    return out;
+  };
+  const std::vector<at::Tensor> one = run(1), two = run(2);
+  at::set_num_threads(saved_threads);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_FALSE(at::equal(one[i], at::zeros_like(one[i]))) << "tensor " << i << " was updated";
+    EXPECT_TRUE(at::equal(one[i], two[i])) << "parameter " << i / 3 << ", tensor " << i % 3 << " (p, m, v)";
+  }
+}
+
 TEST(FusedAdamW, AmsgradTakesLibTorchsOps) { expect_same_steps(/*amsgrad=*/true); }
 
 TEST(FusedAdamW, SkipsParametersWithoutGradient) {

@@ -32,8 +32,8 @@ using torch::autograd::variable_list;
 /// Runs body(b, h) for every row b < B and key/value head h < H, spread over ATen's intra-op threads with
 /// OpenBLAS on one thread (its own split of each small matmul is what this avoids). The workers take the
 /// caller's inference mode; the tensors they touch are detached, so nothing is recorded for autograd.
-/// Known gap: this file is compiled without OpenMP, so at::parallel_for runs the slices on the calling thread
-/// (with OpenBLAS on one thread); docs/performance.md "Gaps" says what turning it on needs.
+/// This file is compiled with OpenMP (sdk/CMakeLists.txt); without it at::parallel_for would run every slice on
+/// the calling thread. Each slice is computed whole by one thread, so results do not depend on the thread count.
 void for_each_slice(int64_t B, int64_t H, const std::function<void(int64_t, int64_t)>& body) {
   const bool inference = c10::InferenceMode::is_enabled();
   const bool parallel = at::get_num_threads() > 1 && !at::in_parallel_region();
