@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -112,7 +113,10 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
   const at::Tensor w = at::randn({32, 16});
   {
     c10::InferenceMode inference;
-    EXPECT_EQ(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows, 1, 16}), w), cpu_runs_kernel());
+    const at::Tensor rows = at::randn({trl::kDecodeProductMaxRows, 1, 16});
+    EXPECT_EQ(trl::decode_linear_accepts(rows, w), cpu_runs_kernel());
+    EXPECT_EQ(trl::use_decode_linear(rows, w), cpu_runs_kernel() && trl::decode_products_preferred());
+    EXPECT_FALSE(trl::decode_linear_accepts(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));
     EXPECT_FALSE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));  // BLAS wins
     EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}).to(at::kBFloat16), w));
     EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w.t().contiguous().t()));  // a transposed view
@@ -122,6 +126,24 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
   }
   at::AutoGradMode grad(true);
   EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}), w));  // training keeps LibTorch's products
+  EXPECT_THROW(trl::decode_linear(at::randn({4, 16}).requires_grad_(), w), c10::Error);  // nor records them
+}
+
+// Where LibTorch's BLAS is MKL on an Intel CPU the model keeps MKL's products (faster there, decode_products.cpp);
+// the kernel still computes when asked, so the tests above check its numbers on every CPU with AVX2 and FMA.
+TEST_F(DecodeProducts, PreferredUnlessMklRunsOnAnIntelCpu) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  const bool mkl_on_intel = at::hasMKL() && __builtin_cpu_is("intel");
+#else
+  const bool mkl_on_intel = false;
+#endif
+  EXPECT_EQ(trl::decode_products_preferred(), cpu_runs_kernel() && !mkl_on_intel);
+  if (!trl::decode_products_preferred() && cpu_runs_kernel()) {
+    c10::InferenceMode inference;
+    const at::Tensor x = at::randn({4, 1, 64}), w = at::randn({9, 64});
+    EXPECT_FALSE(trl::use_decode_linear(x, w));
+    EXPECT_TRUE(at::allclose(trl::decode_linear(x, w), at::linear(x, w), 1e-5, 1e-5));
+  }
 }
 
 }  // namespace

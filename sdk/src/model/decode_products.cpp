@@ -9,6 +9,10 @@
 // Measured there on the bench shapes (docs/performance.md), against at::linear on 2 threads: the (8, 512) ×
 // (512, 32000)ᵀ lm_head 7.7 ms on one thread and 4.5 ms on two against MKL's 18 ms, the layers' (8, 512) ×
 // (512, 1376)ᵀ 0.17-0.5 ms against 0.3-1.5 ms; at 32 rows MKL won some shapes, hence kDecodeProductMaxRows.
+// Not where LibTorch's BLAS is MKL on an Intel CPU (decode_products_preferred): on the 2-core Intel (AVX-512)
+// bench VM MKL's products made large-preset generation 12% faster than this kernel (2.61 against 2.91 s per
+// run, small 0.71 against 0.79 s), while against OpenBLAS (Debian's 1.13) on the same VM the kernel was 4% faster
+// and used 40% less CPU time (3.23 against 3.36 s; 4.0 against 6.7 CPU s).
 // This file is compiled with OpenMP (sdk/CMakeLists.txt) so that at::parallel_for spreads the lm_head.
 //
 // Summation order: each output is one fused multiply-add chain per 8-lane vector over K in order, the lanes
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 
@@ -126,18 +131,32 @@ bool cpu_has_avx2_fma() { return false; }
 
 }  // namespace
 
-bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight) {
-  if (!cpu_has_avx2_fma() || !use_cpu_kernels(x) || at::GradMode::is_enabled() || autocast_active(x.device()))
-    return false;
-  if (x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat || !weight.device().is_cpu()) return false;
+bool decode_products_preferred() {
+#if TRL_DECODE_PRODUCTS
+  static const bool preferred = !(at::hasMKL() && __builtin_cpu_is("intel"));
+  return preferred;
+#else
+  return false;
+#endif
+}
+
+bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight) {
+  if (!cpu_has_avx2_fma() || !x.device().is_cpu() || !weight.device().is_cpu()) return false;
+  if (x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat) return false;
   if (x.dim() < 1 || weight.dim() != 2 || !weight.is_contiguous() || x.size(-1) != weight.size(1)) return false;
   const int64_t rows = x.size(-1) == 0 ? 0 : x.numel() / x.size(-1);
   return rows >= 1 && rows <= kDecodeProductMaxRows;
 }
 
+bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight) {
+  return decode_products_preferred() && use_cpu_kernels(x) && !at::GradMode::is_enabled() &&
+         !autocast_active(x.device()) && decode_linear_accepts(x, weight);
+}
+
 void decode_linear_out(at::Tensor& out, const at::Tensor& x_in, const at::Tensor& weight) {
-  TORCH_CHECK(use_decode_linear(x_in, weight) && x_in.dim() == 2, "decode_linear_out: x must be a (M, K) input that "
-              "use_decode_linear() accepts, weight (N, K)");
+  TORCH_CHECK(decode_linear_accepts(x_in, weight) && x_in.dim() == 2 && !(at::GradMode::is_enabled() &&
+              (x_in.requires_grad() || weight.requires_grad())), "decode_linear_out: x must be a (M, K) input that "
+              "decode_linear_accepts(), weight (N, K), nothing recorded for autograd");
   TORCH_CHECK(out.scalar_type() == at::kFloat && out.dim() == 2 && out.size(0) == x_in.size(0) &&
                   out.size(1) == weight.size(0) && (out.size(1) <= 1 || out.stride(1) == 1),
               "decode_linear_out: out must be float32 (M, N) with a contiguous last dim");

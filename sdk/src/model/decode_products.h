@@ -14,9 +14,16 @@ namespace trl {
 /// re-packing is spread over enough rows (decode_products.cpp).
 constexpr int64_t kDecodeProductMaxRows = 16;
 
-/// Whether y = x·weightᵀ takes decode_linear(): trl-host's CPU kernels are on (kernel_dispatch.h), the CPU has
-/// AVX2 and FMA, x is float32 with at most kDecodeProductMaxRows rows (all dims but the last), weight is a
-/// contiguous float32 (N, K) matrix, grad mode is off and autocast is not active.
+/// Whether the kernel is preferred to LibTorch's product on this machine: not where LibTorch's BLAS is MKL and
+/// the CPU is Intel's (MKL's few-row products were faster there; measured in decode_products.cpp).
+bool decode_products_preferred();
+
+/// Whether decode_linear() can compute y = x·weightᵀ: the CPU has AVX2 and FMA, x is a float32 CPU tensor with
+/// at most kDecodeProductMaxRows rows (all dims but the last), weight a contiguous float32 (N, K) CPU matrix.
+bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight);
+
+/// Whether the model's products take decode_linear(): decode_products_preferred(), trl-host's CPU kernels are on
+/// (kernel_dispatch.h), grad mode is off, autocast is not active, and decode_linear_accepts().
 bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight);
 
 /// at::linear(x, weight, bias) for use_decode_linear() inputs: x (..., K), weight (N, K), bias (N) or undefined;
@@ -26,7 +33,8 @@ bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight);
 at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 /// decode_linear() without bias into `out` (M, N) float32 with a contiguous last dim (a row stride of its own),
-/// for x (M, K).
+/// for x (M, K). Both refuse (c10::Error) inputs that decode_linear_accepts() does not, and tensors that autograd
+/// would record.
 void decode_linear_out(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight);
 
 }  // namespace trl
