@@ -1,7 +1,9 @@
 // The decode step's products (sdk/src/model/decode_products.cpp) against at::linear in double precision, at the
-// bench presets' shapes and at ragged ones (K not a multiple of 8, N not a multiple of the kernel's 3-row block,
-// every row count up to the limit), on two threads; their independence of the thread count and of the rows
-// sharing a call; and when they are used. ModelForward.CachedDecodingEqualsFullForward covers them in a model.
+// bench presets' shapes and at ragged ones (K not a multiple of 8 or 16, N not a multiple of the kernel's 3- or
+// 6-row block, every row count up to the limit), on two threads, by the AVX2 path and, where the CPU has it,
+// the AVX-512 path; their independence of the thread count and of the rows sharing a call; and when they are
+// used. ModelForward.CachedDecodingEqualsFullForward covers them in a model.
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -34,6 +36,14 @@ class DecodeProducts : public ::testing::Test {
 #else
     return false;
 #endif
+  }
+
+  /// The kernel's paths this CPU can take: {true} (AVX2 forced) and, with AVX-512, {false} (its own choice).
+  static std::vector<bool> forced_avx2_settings() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx512f")) return {false, true};
+#endif
+    return {true};
   }
 
   /// True where the kernel runs. Elsewhere generation keeps LibTorch's products: checks that the dispatch says
@@ -69,28 +79,62 @@ class DecodeProducts : public ::testing::Test {
 
 TEST_F(DecodeProducts, EqualLibTorchAtTheBenchShapes) {
   c10::InferenceMode inference;
-  // large preset: q/o (512 → 512), k/v (512 → 256), gate/up (512 → 1376), down (1376 → 512), lm_head (512 → 32000)
-  for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 512}, {512, 256}, {512, 1376},
-                                                                       {1376, 512}, {512, 32000}, {256, 688}})
-    for (int64_t M : {1, 8, 16}) expect_product(M, K, N, /*with_bias=*/K == 512 && N == 256);
+  for (const bool avx2 : forced_avx2_settings()) {
+    SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
+        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    // large preset: q/o (512 → 512), k/v (512 → 256), gate/up (512 → 1376), down (1376 → 512), lm_head (512 → 32000)
+    for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 512}, {512, 256}, {512, 1376},
+                                                                         {1376, 512}, {512, 32000}, {256, 688}})
+      for (int64_t M : {1, 8, 16}) expect_product(M, K, N, /*with_bias=*/K == 512 && N == 256);
+  }
 }
 
 TEST_F(DecodeProducts, EqualLibTorchAtRaggedShapes) {
   c10::InferenceMode inference;
-  for (int64_t M = 1; M <= trl::kDecodeProductMaxRows; ++M) expect_product(M, 37, 11, /*with_bias=*/M % 2 == 0);
-  expect_product(5, 7, 2, true);      // K below one vector: the tail only
-  expect_product(3, 8, 1, false);     // one weight row
-  expect_product(16, 1001, 100, true);
+  for (const bool avx2 : forced_avx2_settings()) {
+    SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
+        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    for (int64_t M = 1; M <= trl::kDecodeProductMaxRows; ++M) expect_product(M, 37, 11, /*with_bias=*/M % 2 == 0);
+    expect_product(5, 7, 2, true);      // K below one vector: the tail only
+    expect_product(3, 8, 1, false);     // one weight row
+    expect_product(4, 16, 13, false);   // K one AVX-512 vector, no tail; N two 6-row blocks and one row
+    expect_product(16, 1001, 100, true);
+  }
 }
 
 TEST_F(DecodeProducts, IndependentOfThreadsAndOfTheRowsSharingACall) {
   c10::InferenceMode inference;
   const at::Tensor x = at::randn({13, 512}), w = at::randn({1376, 512}) * 0.05;
   if (!kernel_or_refusal(x, w)) return;
-  const at::Tensor two = trl::decode_linear(x, w);
-  at::set_num_threads(1);
-  EXPECT_TRUE(at::equal(trl::decode_linear(x, w), two));
-  for (int64_t row : {0, 4, 12}) EXPECT_TRUE(at::equal(trl::decode_linear(x.narrow(0, row, 1), w), two.narrow(0, row, 1)));
+  for (const bool avx2 : forced_avx2_settings()) {
+    SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
+        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    at::set_num_threads(2);
+    const at::Tensor two = trl::decode_linear(x, w);
+    at::set_num_threads(1);
+    EXPECT_TRUE(at::equal(trl::decode_linear(x, w), two));
+    for (int64_t row : {0, 4, 12})
+      EXPECT_TRUE(at::equal(trl::decode_linear(x.narrow(0, row, 1), w), two.narrow(0, row, 1)));
+  }
+}
+
+TEST_F(DecodeProducts, LayerSizedProductsAreSpreadOverTheThreads) {
+  // Every layer's product of the large preset (the smallest: k_proj and v_proj, 256 × 512) has more weight
+  // blocks than one task takes, so at::parallel_for gives it to both threads: the threshold that kept such
+  // products on the calling thread made the kernel slower than MKL (decode_products.cpp).
+  for (const bool avx2 : forced_avx2_settings()) {
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
+        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const int64_t rows = trl::decode_products_block_rows();
+    EXPECT_EQ(rows, avx2 ? 3 : 6);
+    for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 256}, {512, 1376}, {1376, 512}})
+      EXPECT_GT((N + rows - 1) / rows, trl::decode_products_blocks_per_task(K)) << "K " << K << " N " << N;
+    // A product of a few thousand weight values stays on the calling thread (waking a worker costs more).
+    EXPECT_LE((11 + rows - 1) / rows, trl::decode_products_blocks_per_task(37));
+  }
 }
 
 TEST_F(DecodeProducts, ReadsStridedRowsAndWritesIntoARowOfABuffer) {
@@ -129,21 +173,12 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
   EXPECT_THROW(trl::decode_linear(at::randn({4, 16}).requires_grad_(), w), c10::Error);  // nor records them
 }
 
-// Where LibTorch's BLAS is MKL on an Intel CPU the model keeps MKL's products (faster there, decode_products.cpp);
-// the kernel still computes when asked, so the tests above check its numbers on every CPU with AVX2 and FMA.
-TEST_F(DecodeProducts, PreferredUnlessMklRunsOnAnIntelCpu) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  const bool mkl_on_intel = at::hasMKL() && __builtin_cpu_is("intel");
-#else
-  const bool mkl_on_intel = false;
-#endif
-  EXPECT_EQ(trl::decode_products_preferred(), cpu_runs_kernel() && !mkl_on_intel);
-  if (!trl::decode_products_preferred() && cpu_runs_kernel()) {
-    c10::InferenceMode inference;
-    const at::Tensor x = at::randn({4, 1, 64}), w = at::randn({9, 64});
-    EXPECT_FALSE(trl::use_decode_linear(x, w));
-    EXPECT_TRUE(at::allclose(trl::decode_linear(x, w), at::linear(x, w), 1e-5, 1e-5));
-  }
+// The kernel beat MKL and OpenBLAS on every machine measured, so the model takes it wherever it runs (an earlier
+// rule kept MKL on Intel CPUs, decode_products.cpp).
+TEST_F(DecodeProducts, PreferredWhereverItRuns) {
+  EXPECT_EQ(trl::decode_products_preferred(), cpu_runs_kernel());
+  c10::InferenceMode inference;
+  EXPECT_EQ(trl::use_decode_linear(at::randn({4, 1, 64}), at::randn({9, 64})), cpu_runs_kernel());
 }
 
 }  // namespace

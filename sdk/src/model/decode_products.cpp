@@ -5,27 +5,29 @@
 // ("packs") its operands into panels; with a few rows, packing the weight costs as much as the product.
 // `perf` of large-preset generation on an AMD EPYC (Zen 3, AVX2) bench VM: MKL's packing routines
 // (sgemm_scopy_right16 / down16) 52% of the samples, its compute kernel 21%. This kernel reads each weight row
-// straight from memory once per call and keeps 4 input rows × 3 weight rows of partial sums in registers.
-// Measured there on the bench shapes (docs/performance.md), against at::linear on 2 threads: the (8, 512) ×
-// (512, 32000)ᵀ lm_head 7.7 ms on one thread and 4.5 ms on two against MKL's 18 ms, the layers' (8, 512) ×
-// (512, 1376)ᵀ 0.17-0.5 ms against 0.3-1.5 ms; at 32 rows MKL won some shapes, hence kDecodeProductMaxRows.
-// Not where LibTorch's BLAS is MKL on an Intel CPU (decode_products_preferred): on the 2-core Intel (AVX-512)
-// bench VM MKL's products made large-preset generation 12% faster than this kernel (2.61 against 2.91 s per
-// run, small 0.71 against 0.79 s), while against OpenBLAS (Debian's 1.13) on the same VM the kernel was 4% faster
-// and used 40% less CPU time (3.23 against 3.36 s; 4.0 against 6.7 CPU s).
-// This file is compiled with OpenMP (sdk/CMakeLists.txt) so that at::parallel_for spreads the lm_head.
+// straight from memory once per call and keeps 4 input rows × 3 (AVX2) or × 6 (AVX-512) weight rows of partial
+// sums in registers; with AVX-512 it also prefetches the next weight rows while it computes the current ones.
+// Measured (docs/performance.md, "Changes of 2026-12-07 (decode products)"), interleaved runs on 2 threads: on the
+// 2-core Intel (AVX-512) bench VM against MKL's products, large-preset generation 1.37x faster (8 rows) and 1.32x
+// (16 rows, GRPO's), small 1.33x, with the AVX2 path alone 1.30x; on the AMD EPYC VM (the AVX2 path with the
+// layers on one thread) the lm_head (8, 512) × (512, 32000)ᵀ 4.5 ms against MKL's 18 ms. An earlier rule kept
+// MKL on Intel CPUs: there the kernel lost while it ran every layer's product on the calling thread
+// (kSerialWeightValues below). At 32 rows MKL won some shapes, hence kDecodeProductMaxRows.
+// This file is compiled with OpenMP (sdk/CMakeLists.txt) so that at::parallel_for spreads the products.
 //
-// Summation order: each output is one fused multiply-add chain per 8-lane vector over K in order, the lanes
-// added by a fixed tree, then the tail of K beyond a multiple of 8 in order. Every output takes the same
-// steps whatever block, thread or call it falls in, so results do not depend on the thread count.
+// Summation order: each output is one fused multiply-add chain per vector over K in order, the lanes added by a
+// fixed tree; AVX2: 8-lane vectors, then the tail of K beyond a multiple of 8 in order; AVX-512: 16-lane
+// vectors, the tail one more masked vector, the 16 lanes folded to 8 (lane l + lane l + 8), then AVX2's tree.
+// Every output takes the same steps whatever block, thread or call it falls in, so results do not depend on the
+// thread count (they do depend on the path: the two round differently in the last bits).
 #include "decode_products.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 
@@ -35,6 +37,7 @@
 #include <immintrin.h>
 #define TRL_DECODE_PRODUCTS 1
 #define TRL_AVX2_FMA __attribute__((target("avx2,fma")))
+#define TRL_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #else
 #define TRL_DECODE_PRODUCTS 0
 #endif
@@ -42,16 +45,24 @@
 namespace trl {
 namespace {
 
+/// Set by ScopedDecodeProductsAvx2 (tests): the AVX2 kernel even where AVX-512 is available.
+std::atomic<bool> force_avx2{false};
+
 #if TRL_DECODE_PRODUCTS
 
-constexpr int kRowBlock = 4;     // input rows per register block
-constexpr int kWeightBlock = 3;  // weight rows per register block: 4 × 3 sums + 3 weight vectors + 1 input
+constexpr int kRowBlock = 4;  // input rows per register block
+// Weight rows per register block: AVX2 4 × 3 sums + 3 weight vectors + 1 input (16 registers); AVX-512
+// 4 × 6 sums + 6 weight vectors + 1 input (31 of 32).
+constexpr int kWeightBlockAvx2 = 3;
+constexpr int kWeightBlockAvx512 = 6;
 
-/// Weight values per task at least (4 MB): a layer's products (at most 0.7 M values at the large bench preset)
-/// stay on the calling thread, since waking a passive OpenMP worker cost more than their 0.2 ms on the bench VM
-/// ((8, 512) × (512, 1376)ᵀ: 0.17 ms on one thread, 0.38 ms on two); the lm_head's 16 M spread over the
-/// threads ((8, 512) × (512, 32000)ᵀ: 7.7 ms on one, 4.5 ms on two).
-constexpr int64_t kSerialWeightValues = int64_t{1} << 20;
+/// Weight values per task at least (64 K): every product of the bench presets' layers is spread over the
+/// threads. Measured on the 2-core Intel (AVX-512) bench VM with OMP_WAIT_POLICY=PASSIVE, all products of one
+/// large-preset decode step (8 layers + lm_head, a stand-alone loop): 16 rows 10.8 ms with the layers on two
+/// threads against 14.5 ms on one, 8 rows 7.8 against 10.4 ms (docs/performance.md). The earlier 1 M kept the
+/// layers on the calling thread after one (8, 512) × (512, 1376)ᵀ product alone on the AMD VM took 0.17 ms on
+/// one thread and 0.38 ms on two; the whole step is what counts (not re-measured on AMD).
+constexpr int64_t kSerialWeightValues = int64_t{1} << 16;
 
 struct Operands {
   const float* x;  // M rows, ldx apart, K each
@@ -69,7 +80,7 @@ TRL_AVX2_FMA inline float lane_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
 }
 
-/// y[i, r] = x[i]·w[r] for MR input rows starting at x and NR weight rows starting at w.
+/// y[i, r] = x[i]·w[r] for MR input rows starting at x and NR weight rows starting at w (AVX2).
 template <int MR, int NR>
 TRL_AVX2_FMA inline __attribute__((always_inline)) void block(const Operands& o, const float* x, const float* w,
                                                                float* y) {
@@ -94,7 +105,7 @@ TRL_AVX2_FMA inline __attribute__((always_inline)) void block(const Operands& o,
     }
 }
 
-/// Every input row against weight rows [n0, n1).
+/// Every input row against weight rows [n, n + NR) (AVX2).
 template <int NR>
 TRL_AVX2_FMA inline __attribute__((always_inline)) void weight_rows(const Operands& o, int64_t n) {
   const float* w = o.w + n * o.K;
@@ -103,10 +114,72 @@ TRL_AVX2_FMA inline __attribute__((always_inline)) void weight_rows(const Operan
   for (; m < o.M; ++m) block<1, NR>(o, o.x + m * o.ldx, w, o.y + m * o.ldy + n);
 }
 
-TRL_AVX2_FMA void product_range(const Operands& o, int64_t n0, int64_t n1) {
+TRL_AVX2_FMA void product_range_avx2(const Operands& o, int64_t n0, int64_t n1) {
   int64_t n = n0;
-  for (; n + kWeightBlock <= n1; n += kWeightBlock) weight_rows<kWeightBlock>(o, n);
+  for (; n + kWeightBlockAvx2 <= n1; n += kWeightBlockAvx2) weight_rows<kWeightBlockAvx2>(o, n);
   for (; n < n1; ++n) weight_rows<1>(o, n);
+}
+
+/// Σ over the 16 lanes by a fixed tree: lane l plus lane l + 8, then lane_sum() of those 8.
+TRL_AVX512 inline float lane_sum16(__m512 v) {
+  // The masked extracts with every lane selected: GCC 12's unmasked ones (and its 512-to-256 cast) warn about
+  // their own undefined operand.
+  const __m512d d = _mm512_castps_pd(v);
+  const __m256 low = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
+  const __m256 high = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
+  return lane_sum(_mm256_add_ps(low, high));
+}
+
+/// y[i, r] = x[i]·w[r] for MR input rows and NR weight rows (AVX-512). The tail of K (K mod 16 values) is one
+/// more masked multiply-add per chain (the masked-off lanes add 0·0). With `prefetch` (the first row block of
+/// a weight block) the next weight block's rows are requested from memory as this one's are read, so the
+/// next block does not start with a stall: 5-10% of a decode step's products on the bench VM.
+template <int MR, int NR>
+TRL_AVX512 inline __attribute__((always_inline)) void block512(const Operands& o, const float* x, const float* w,
+                                                               float* y, bool prefetch) {
+  const int64_t K = o.K;
+  __m512 sum[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < NR; ++r) sum[i][r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    if (prefetch)
+      for (int r = 0; r < NR; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (NR + r) * K + k), _MM_HINT_T0);
+    __m512 wv[NR];
+    for (int r = 0; r < NR; ++r) wv[r] = _mm512_loadu_ps(w + r * K + k);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xv = _mm512_loadu_ps(x + i * o.ldx + k);
+      for (int r = 0; r < NR; ++r) sum[i][r] = _mm512_fmadd_ps(xv, wv[r], sum[i][r]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (K - k)) - 1u);
+    __m512 wv[NR];
+    for (int r = 0; r < NR; ++r) wv[r] = _mm512_maskz_loadu_ps(tail, w + r * K + k);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xv = _mm512_maskz_loadu_ps(tail, x + i * o.ldx + k);
+      for (int r = 0; r < NR; ++r) sum[i][r] = _mm512_fmadd_ps(xv, wv[r], sum[i][r]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < NR; ++r) y[i * o.ldy + r] = lane_sum16(sum[i][r]);
+}
+
+/// Every input row against weight rows [n, n + NR) (AVX-512); `prefetch`: the next NR weight rows follow.
+template <int NR>
+TRL_AVX512 inline __attribute__((always_inline)) void weight_rows512(const Operands& o, int64_t n, bool prefetch) {
+  const float* w = o.w + n * o.K;
+  int64_t m = 0;
+  for (; m + kRowBlock <= o.M; m += kRowBlock)
+    block512<kRowBlock, NR>(o, o.x + m * o.ldx, w, o.y + m * o.ldy + n, prefetch && m == 0);
+  for (; m < o.M; ++m) block512<1, NR>(o, o.x + m * o.ldx, w, o.y + m * o.ldy + n, prefetch && m == 0);
+}
+
+TRL_AVX512 void product_range_avx512(const Operands& o, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  for (; n + kWeightBlockAvx512 <= n1; n += kWeightBlockAvx512)
+    weight_rows512<kWeightBlockAvx512>(o, n, n + 2 * kWeightBlockAvx512 <= n1);
+  for (; n < n1; ++n) weight_rows512<1>(o, n, false);
 }
 
 bool cpu_has_avx2_fma() {
@@ -114,31 +187,51 @@ bool cpu_has_avx2_fma() {
   return has;
 }
 
+bool cpu_has_avx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+
+bool use_avx512() { return cpu_has_avx512f() && !force_avx2.load(std::memory_order_relaxed); }
+
+int64_t block_rows() { return use_avx512() ? kWeightBlockAvx512 : kWeightBlockAvx2; }
+
+int64_t blocks_per_task(int64_t K) {
+  return std::max<int64_t>(1, kSerialWeightValues / std::max<int64_t>(1, K * block_rows()));
+}
+
 void run(const Operands& o, int64_t N) {
   // Tasks cover whole weight blocks, so a block's rows never straddle two tasks.
-  const int64_t blocks = (N + kWeightBlock - 1) / kWeightBlock;
-  const int64_t grain = std::max<int64_t>(1, kSerialWeightValues / std::max<int64_t>(1, o.K * kWeightBlock));
-  at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
-    product_range(o, begin * kWeightBlock, std::min(N, end * kWeightBlock));
+  const bool wide = use_avx512();
+  const int64_t rows_per_block = block_rows();
+  const int64_t blocks = (N + rows_per_block - 1) / rows_per_block;
+  at::parallel_for(0, blocks, blocks_per_task(o.K), [&](int64_t begin, int64_t end) {
+    const int64_t n0 = begin * rows_per_block, n1 = std::min(N, end * rows_per_block);
+    if (wide)
+      product_range_avx512(o, n0, n1);
+    else
+      product_range_avx2(o, n0, n1);
   });
 }
 
 #else
 
 bool cpu_has_avx2_fma() { return false; }
+int64_t block_rows() { return 1; }
+int64_t blocks_per_task(int64_t) { return 1; }
 
 #endif
 
 }  // namespace
 
-bool decode_products_preferred() {
-#if TRL_DECODE_PRODUCTS
-  static const bool preferred = !(at::hasMKL() && __builtin_cpu_is("intel"));
-  return preferred;
-#else
-  return false;
-#endif
-}
+bool decode_products_preferred() { return cpu_has_avx2_fma(); }
+
+int64_t decode_products_block_rows() { return block_rows(); }
+
+int64_t decode_products_blocks_per_task(int64_t K) { return blocks_per_task(K); }
+
+ScopedDecodeProductsAvx2::ScopedDecodeProductsAvx2() : previous_(force_avx2.exchange(true)) {}
+ScopedDecodeProductsAvx2::~ScopedDecodeProductsAvx2() { force_avx2.store(previous_); }
 
 bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight) {
   if (!cpu_has_avx2_fma() || !x.device().is_cpu() || !weight.device().is_cpu()) return false;

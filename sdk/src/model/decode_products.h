@@ -1,6 +1,6 @@
 // Private to the SDK's sources: the products of a decode step (a few rows against a whole weight matrix),
-// by a register-blocked AVX2/FMA kernel that reads each weight row once for all rows of the input
-// (decode_products.cpp says why and what was measured).
+// by a register-blocked AVX2/FMA kernel (AVX-512 where the CPU has it) that reads each weight row once for all
+// rows of the input (decode_products.cpp says why and what was measured).
 // Letters: M rows of the input, K its width, N the weight's rows (outputs).
 #pragma once
 
@@ -14,9 +14,29 @@ namespace trl {
 /// re-packing is spread over enough rows (decode_products.cpp).
 constexpr int64_t kDecodeProductMaxRows = 16;
 
-/// Whether the kernel is preferred to LibTorch's product on this machine: not where LibTorch's BLAS is MKL and
-/// the CPU is Intel's (MKL's few-row products were faster there; measured in decode_products.cpp).
+/// Whether the kernel is preferred to LibTorch's product on this machine: wherever it runs (x86-64 with AVX2 and
+/// FMA). It was faster than MKL and OpenBLAS on every machine measured (decode_products.cpp).
 bool decode_products_preferred();
+
+/// Weight rows per register block of the path the kernel takes now: 3 (AVX2) or 6 (AVX-512).
+int64_t decode_products_block_rows();
+
+/// Weight blocks one task takes at least in a product of width K (at::parallel_for's grain): a product with more
+/// blocks is spread over the intra-op threads, a smaller one stays on the calling thread.
+int64_t decode_products_blocks_per_task(int64_t K);
+
+/// While alive, the kernel takes its AVX2 path even where the CPU has AVX-512, so that tests check both paths'
+/// numbers on one machine. Not for concurrent use with products in other threads.
+class ScopedDecodeProductsAvx2 {
+ public:
+  ScopedDecodeProductsAvx2();
+  ~ScopedDecodeProductsAvx2();
+  ScopedDecodeProductsAvx2(const ScopedDecodeProductsAvx2&) = delete;
+  ScopedDecodeProductsAvx2& operator=(const ScopedDecodeProductsAvx2&) = delete;
+
+ private:
+  bool previous_;
+};
 
 /// Whether decode_linear() can compute y = x·weightᵀ: the CPU has AVX2 and FMA, x is a float32 CPU tensor with
 /// at most kDecodeProductMaxRows rows (all dims but the last), weight a contiguous float32 (N, K) CPU matrix.
@@ -27,9 +47,9 @@ bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight);
 bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight);
 
 /// at::linear(x, weight, bias) for use_decode_linear() inputs: x (..., K), weight (N, K), bias (N) or undefined;
-/// returns (..., N). Each output is one sequential fused multiply-add chain per 8-lane vector plus a fixed
-/// reduction tree, so it may differ from the BLAS result in the last bits, and does not depend on the thread
-/// count or on which rows share a call.
+/// returns (..., N). Each output is one sequential fused multiply-add chain per 8-lane (AVX2) or 16-lane
+/// (AVX-512) vector plus a fixed reduction tree, so it may differ from the BLAS result in the last bits, and does
+/// not depend on the thread count or on which rows share a call.
 at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 /// decode_linear() without bias into `out` (M, N) float32 with a contiguous last dim (a row stride of its own),
