@@ -15,9 +15,10 @@ grpo      the tuned sampler below, then the loss forward with each prompt run on
           tempered log-probs and entropies from one logsumexp, the dapo loss, backward, clipping, AdamW.
 generate  a static KV cache (preallocated for prompt + new tokens, written in place), the lm_head on the
           last position only from its weight transposed once per call (as trl-host), the layers' products
-          from their weights transposed once per call as well, softmax + torch.multinomial as transformers'
-          sample(); no Python work per token beyond the loop; on --generate-threads intra-op threads (default: --threads, the peer's faster
-          choice at both bench sizes: 1.40 against 1.48 s small, 2.94 against 4.27 s large, 2 cores).
+          from their weights transposed once per call as well (q/k/v and gate/up concatenated), softmax +
+          torch.multinomial as transformers' sample(); no Python work per token beyond the loop; on
+          --generate-threads intra-op threads (default: --threads, the peer's faster choice at both bench
+          sizes: 1.40 against 1.48 s small, 2.94 against 4.27 s large, 2 cores).
 sgemm     a 1024^3 float32 matmul into a preallocated output.
 Writes the JSON schema of peer.py.
 """
@@ -55,9 +56,6 @@ class StepTimes:
 
 # ---- the model --------------------------------------------------------------------------------------------
 
-PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
 class Layer(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -75,16 +73,27 @@ class Layer(nn.Module):
         self.down_proj = nn.Linear(I, H, bias=False)
         self.input_layernorm = nn.Parameter(torch.ones(H))
         self.post_attention_layernorm = nn.Parameter(torch.ones(H))
-        self.transposed = None  # while sample() runs: {projection name: its weight transposed, (in, out) contiguous}
+        self.transposed = None  # while sample() runs: transpose_weights()'s {name: (weight (in, out), bias)}
 
     def proj(self, name, h):
-        """self.<name>(h), from the transposed weight while sample() has set one."""
-        lin = getattr(self, name)
+        """self.<name>(h), or while sample() runs the product `name` of transpose_weights()."""
         if self.transposed is None:
-            return lin(h)
+            return getattr(self, name)(h)
+        weight, bias = self.transposed[name]
         rows = h.reshape(-1, h.shape[-1])
-        out = rows @ self.transposed[name] if lin.bias is None else torch.addmm(lin.bias, rows, self.transposed[name])
+        out = rows @ weight if bias is None else torch.addmm(bias, rows, weight)
         return out.view(*h.shape[:-1], out.shape[-1])
+
+    def transpose_weights(self):
+        """The projections' weights transposed (in, out) and contiguous, for sample(): q/k/v concatenated into one
+        product ("qkv") and gate/up into another ("gate_up"), o and down alone."""
+        def pack(names):
+            lins = [getattr(self, n) for n in names]
+            weight = torch.cat([lin.weight for lin in lins]).t().contiguous()
+            bias = None if lins[0].bias is None else torch.cat([lin.bias for lin in lins])
+            return weight, bias
+        self.transposed = {"qkv": pack(["q_proj", "k_proj", "v_proj"]), "o_proj": pack(["o_proj"]),
+                           "gate_up": pack(["gate_proj", "up_proj"]), "down_proj": pack(["down_proj"])}
 
     def forward(self, x, cos, sin, past=None, mask=None, cache=None, at=0):
         """x (B, T, H); cos/sin (T, D) at the new positions. past: (k, v) of earlier positions to attend to
@@ -92,9 +101,13 @@ class Layer(nn.Module):
         (k, v) buffer written at positions [at, at + T) and attended up to at + T. Returns (x, k, v)."""
         B, T, H = x.shape
         h = F.rms_norm(x, (H,), self.input_layernorm, self.eps)
-        q = self.proj("q_proj", h).view(B, T, self.nq, self.d).transpose(1, 2)
-        k = self.proj("k_proj", h).view(B, T, self.nkv, self.d).transpose(1, 2)
-        v = self.proj("v_proj", h).view(B, T, self.nkv, self.d).transpose(1, 2)
+        if self.transposed is not None:
+            q, k, v = self.proj("qkv", h).split([self.nq * self.d, self.nkv * self.d, self.nkv * self.d], -1)
+        else:
+            q, k, v = self.proj("q_proj", h), self.proj("k_proj", h), self.proj("v_proj", h)
+        q = q.reshape(B, T, self.nq, self.d).transpose(1, 2)
+        k = k.reshape(B, T, self.nkv, self.d).transpose(1, 2)
+        v = v.reshape(B, T, self.nkv, self.d).transpose(1, 2)
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         if cache is not None:
             cache[0][:, :, at:at + T].copy_(k)
@@ -108,7 +121,11 @@ class Layer(nn.Module):
             o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
         x = x + self.proj("o_proj", o.transpose(1, 2).reshape(B, T, self.nq * self.d))
         h = F.rms_norm(x, (H,), self.post_attention_layernorm, self.eps)
-        return x + self.proj("down_proj", F.silu(self.proj("gate_proj", h)) * self.proj("up_proj", h)), k, v
+        if self.transposed is not None:
+            gate, up = self.proj("gate_up", h).chunk(2, -1)
+        else:
+            gate, up = self.proj("gate_proj", h), self.proj("up_proj", h)
+        return x + self.proj("down_proj", F.silu(gate) * up), k, v
 
 
 def rope(x, cos, sin):
@@ -238,10 +255,11 @@ def sample(model, prompts, max_new_tokens, temperature, generator, threads):
         # The lm_head weight transposed once per call, as trl-host's sampler does: BLAS streams an (H, V)
         # operand at memory speed and spends 2-2.5x that on F.linear's transposed (V, H) one.
         Wt = model.head_weight().t().contiguous()                              # (H, V)
-        # The layers' weights as well, since trl-host's decode products beat MKL's (2026-12-07): 3-4% faster
-        # sampling at 16 rows (GRPO's), no difference at 8 (bench/README.md, "Peers").
+        # The layers' weights as well, q/k/v and gate/up concatenated (as trl-host runs each group in one parallel
+        # region): measured on 2026-12-07, transposing made sampling 3-4% faster at 16 rows (GRPO's) and
+        # concatenating another 4-5%, neither changed it at 8 rows (bench/README.md, "Peers").
         for layer in model.layers:
-            layer.transposed = {name: getattr(layer, name).weight.t().contiguous() for name in PROJECTIONS}
+            layer.transpose_weights()
         out = torch.empty(B, max_new_tokens, dtype=torch.long)
         h, _ = model.hidden(ids, 0, caches=caches)
         logits = h[:, -1] @ Wt                                                 # (B, V)

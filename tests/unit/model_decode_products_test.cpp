@@ -137,6 +137,33 @@ TEST_F(DecodeProducts, LayerSizedProductsAreSpreadOverTheThreads) {
   }
 }
 
+TEST_F(DecodeProducts, SeveralWeightsInOneCallEqualOneCallEach) {
+  // A decode step's q/k/v (with biases) and gate/up (without) in one parallel region: the same values to the bit
+  // as one decode_linear() per weight, on both paths, with the shapes of the input kept.
+  c10::InferenceMode inference;
+  const at::Tensor x = at::randn({6, 1, 512});
+  const std::vector<at::Tensor> qkv{at::randn({512, 512}) * 0.05, at::randn({256, 512}) * 0.05,
+                                    at::randn({256, 512}) * 0.05};
+  const std::vector<at::Tensor> biases{at::randn({512}), at::randn({256}), at::randn({256})};
+  const std::vector<at::Tensor> gate_up{at::randn({1376, 512}) * 0.05, at::randn({1376, 512}) * 0.05};
+  if (!kernel_or_refusal(x, qkv[0])) return;
+  for (const bool avx2 : forced_avx2_settings()) {
+    SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
+        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::vector<at::Tensor> together = trl::decode_linear_many(x, qkv, biases);
+    ASSERT_EQ(together.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(together[i].sizes(), (std::vector<int64_t>{6, 1, qkv[i].size(0)}));
+      EXPECT_TRUE(at::equal(together[i], trl::decode_linear(x, qkv[i], biases[i]))) << "weight " << i;
+    }
+    const std::vector<at::Tensor> mlp = trl::decode_linear_many(x, gate_up);
+    for (size_t i = 0; i < 2; ++i) EXPECT_TRUE(at::equal(mlp[i], trl::decode_linear(x, gate_up[i]))) << "weight " << i;
+  }
+  EXPECT_THROW(trl::decode_linear_many(x, qkv, {biases[0]}), c10::Error);              // one bias for three weights
+  EXPECT_THROW(trl::decode_linear_many(x, {qkv[0], at::randn({8, 256})}), c10::Error);  // a weight of another width
+}
+
 TEST_F(DecodeProducts, ReadsStridedRowsAndWritesIntoARowOfABuffer) {
   c10::InferenceMode inference;
   // The sampler's case: the last position of (B, P, H) hidden states into the first B rows of a (R, V) buffer.

@@ -2,6 +2,7 @@
 // residual), final RMSNorm, and the lm_head projection. Semantics of transformers' LlamaModel /
 // Qwen2Model / Qwen3Model / MistralModel; letters as in causal_lm_impl.h.
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -36,22 +37,39 @@ struct ForwardContext {
   /// A projection with its LoRA adapter if any; a decode step's plain projections take decode_linear().
   at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t layer,
                     LoraModule module) const {
-    const bool adapted =
-        lora != nullptr && lora->layers[static_cast<size_t>(layer)][static_cast<size_t>(module)].A.defined();
-    if (decode && !adapted && use_decode_linear(x, weight)) return decode_linear(x, weight, bias);
+    if (decode && !adapted(layer, module) && use_decode_linear(x, weight)) return decode_linear(x, weight, bias);
     return adapted_linear(x, weight, bias, lora, layer, module);
+  }
+
+  /// linear() of one input against several projections (a layer's q/k/v, or gate/up). In a decode step
+  /// where each would take decode_linear(), they share one parallel region (decode_linear_many: the same
+  /// values, one wake-up of the intra-op threads instead of one per product).
+  std::vector<at::Tensor> linears(const at::Tensor& x, const std::vector<at::Tensor>& weights,
+                                  const std::vector<at::Tensor>& biases, int64_t layer,
+                                  const std::vector<LoraModule>& modules) const {
+    bool together = decode;
+    for (size_t i = 0; together && i < weights.size(); ++i)
+      together = !adapted(layer, modules[i]) && use_decode_linear(x, weights[i]);
+    if (together) return decode_linear_many(x, weights, biases);
+    std::vector<at::Tensor> outs;
+    for (size_t i = 0; i < weights.size(); ++i) outs.push_back(linear(x, weights[i], biases[i], layer, modules[i]));
+    return outs;
+  }
+
+  bool adapted(int64_t layer, LoraModule module) const {
+    return lora != nullptr && lora->layers[static_cast<size_t>(layer)][static_cast<size_t>(module)].A.defined();
   }
 };
 
 at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t layer, const at::Tensor& h,
                           const ForwardContext& ctx) {
   const int64_t B = h.size(0), T = h.size(1), D = c.head_dim;
-  at::Tensor q = ctx.linear(h, w.q_proj, w.q_bias, layer, LoraModule::q_proj)
-                     .view({B, T, c.num_attention_heads, D});
-  at::Tensor k = ctx.linear(h, w.k_proj, w.k_bias, layer, LoraModule::k_proj)
-                     .view({B, T, c.num_key_value_heads, D});
-  at::Tensor v = ctx.linear(h, w.v_proj, w.v_bias, layer, LoraModule::v_proj)
-                     .view({B, T, c.num_key_value_heads, D});
+  const std::vector<at::Tensor> qkv =
+      ctx.linears(h, {w.q_proj, w.k_proj, w.v_proj}, {w.q_bias, w.k_bias, w.v_bias}, layer,
+                  {LoraModule::q_proj, LoraModule::k_proj, LoraModule::v_proj});
+  at::Tensor q = qkv[0].view({B, T, c.num_attention_heads, D});
+  at::Tensor k = qkv[1].view({B, T, c.num_key_value_heads, D});
+  at::Tensor v = qkv[2].view({B, T, c.num_key_value_heads, D});
   if (c.qk_norm) {  // Qwen3: per-head RMSNorm before RoPE
     q = ctx.norm(q, w.q_norm, c.rms_norm_eps);
     k = ctx.norm(k, w.k_norm, c.rms_norm_eps);
@@ -66,8 +84,9 @@ at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t l
 }
 
 at::Tensor swiglu_mlp(const LayerWeights& w, const at::Tensor& h, int64_t layer, const ForwardContext& ctx) {
-  const at::Tensor gate = ctx.linear(h, w.gate_proj, {}, layer, LoraModule::gate_proj);
-  const at::Tensor up = ctx.linear(h, w.up_proj, {}, layer, LoraModule::up_proj);
+  const std::vector<at::Tensor> gate_up =
+      ctx.linears(h, {w.gate_proj, w.up_proj}, {at::Tensor(), at::Tensor()}, layer, {LoraModule::gate_proj, LoraModule::up_proj});
+  const at::Tensor &gate = gate_up[0], &up = gate_up[1];
   const at::Tensor activated = ctx.decode ? decode_swiglu(gate, up) : at::silu(gate) * up;
   return ctx.linear(activated, w.down_proj, {}, layer, LoraModule::down_proj);
 }

@@ -200,17 +200,36 @@ int64_t blocks_per_task(int64_t K) {
   return std::max<int64_t>(1, kSerialWeightValues / std::max<int64_t>(1, K * block_rows()));
 }
 
-void run(const Operands& o, int64_t N) {
-  // Tasks cover whole weight blocks, so a block's rows never straddle two tasks.
+/// One product of a run() call: its operands and its weight's rows.
+struct Product {
+  Operands o;
+  int64_t N;
+};
+
+/// Every product in one parallel region: tasks take ranges of all the products' weight blocks in turn, so one
+/// hand-off to the intra-op threads serves them all (a layer's q/k/v, or gate/up). A block never straddles two
+/// tasks or two products, and each output is computed as in a call of its own.
+void run(const std::vector<Product>& products) {
   const bool wide = use_avx512();
   const int64_t rows_per_block = block_rows();
-  const int64_t blocks = (N + rows_per_block - 1) / rows_per_block;
-  at::parallel_for(0, blocks, blocks_per_task(o.K), [&](int64_t begin, int64_t end) {
-    const int64_t n0 = begin * rows_per_block, n1 = std::min(N, end * rows_per_block);
-    if (wide)
-      product_range_avx512(o, n0, n1);
-    else
-      product_range_avx2(o, n0, n1);
+  std::vector<int64_t> first_block(products.size() + 1, 0);  // product p covers [first_block[p], first_block[p + 1])
+  for (size_t p = 0; p < products.size(); ++p)
+    first_block[p + 1] = first_block[p] + (products[p].N + rows_per_block - 1) / rows_per_block;
+  const int64_t blocks = first_block.back();
+  if (blocks == 0) return;
+  // The products share their input, so one width K sets the grain.
+  at::parallel_for(0, blocks, blocks_per_task(products.front().o.K), [&](int64_t begin, int64_t end) {
+    for (size_t p = 0; p < products.size(); ++p) {
+      const int64_t lo = std::max(begin, first_block[p]), hi = std::min(end, first_block[p + 1]);
+      if (lo >= hi) continue;
+      const Product& product = products[p];
+      const int64_t n0 = (lo - first_block[p]) * rows_per_block;
+      const int64_t n1 = std::min(product.N, (hi - first_block[p]) * rows_per_block);
+      if (wide)
+        product_range_avx512(product.o, n0, n1);
+      else
+        product_range_avx2(product.o, n0, n1);
+    }
   });
 }
 
@@ -246,30 +265,60 @@ bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight) {
          !autocast_active(x.device()) && decode_linear_accepts(x, weight);
 }
 
-void decode_linear_out(at::Tensor& out, const at::Tensor& x_in, const at::Tensor& weight) {
-  TORCH_CHECK(decode_linear_accepts(x_in, weight) && x_in.dim() == 2 && !(at::GradMode::is_enabled() &&
-              (x_in.requires_grad() || weight.requires_grad())), "decode_linear_out: x must be a (M, K) input that "
+namespace {
+
+void check_product(const at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, const char* what) {
+  TORCH_CHECK(decode_linear_accepts(x, weight) && x.dim() == 2 && !(at::GradMode::is_enabled() &&
+              (x.requires_grad() || weight.requires_grad())), what, ": x must be a (M, K) input that "
               "decode_linear_accepts(), weight (N, K), nothing recorded for autograd");
-  TORCH_CHECK(out.scalar_type() == at::kFloat && out.dim() == 2 && out.size(0) == x_in.size(0) &&
+  TORCH_CHECK(out.scalar_type() == at::kFloat && out.dim() == 2 && out.size(0) == x.size(0) &&
                   out.size(1) == weight.size(0) && (out.size(1) <= 1 || out.stride(1) == 1),
-              "decode_linear_out: out must be float32 (M, N) with a contiguous last dim");
+              what, ": out must be float32 (M, N) with a contiguous last dim");
+}
+
+}  // namespace
+
+void decode_linear_out(at::Tensor& out, const at::Tensor& x_in, const at::Tensor& weight) {
+  check_product(out, x_in, weight, "decode_linear_out");
 #if TRL_DECODE_PRODUCTS
   const at::Tensor x = x_in.stride(-1) == 1 ? x_in : x_in.contiguous();
-  const Operands o{x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), out.data_ptr<float>(), out.stride(0),
-                   x.size(0), x.size(1)};
-  run(o, weight.size(0));
+  run({Product{Operands{x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), out.data_ptr<float>(),
+                        out.stride(0), x.size(0), x.size(1)},
+               weight.size(0)}});
 #endif
 }
 
 at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  const int64_t K = x.size(-1), N = weight.size(0);
-  const at::Tensor rows = x.reshape({-1, K});  // a view for the decode step's contiguous inputs
-  at::Tensor out = at::empty({rows.size(0), N}, x.options());
-  decode_linear_out(out, rows, weight);
-  if (bias.defined()) out.add_(bias);
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = N;
-  return out.view(shape);
+  return decode_linear_many(x, {weight}, {bias}).front();
+}
+
+std::vector<at::Tensor> decode_linear_many(const at::Tensor& x_in, at::TensorList weights, at::TensorList biases) {
+  TORCH_CHECK(biases.empty() || biases.size() == weights.size(),
+              "decode_linear_many: give one bias (or an undefined tensor) per weight, or none");
+  const int64_t K = x_in.size(-1);
+  const at::Tensor x = x_in.reshape({-1, K});  // a view for the decode step's contiguous inputs
+  const at::Tensor rows = x.stride(-1) == 1 ? x : x.contiguous();
+  std::vector<at::Tensor> outs;
+  std::vector<Product> products;
+  for (const at::Tensor& weight : weights) {
+    outs.push_back(at::empty({rows.size(0), weight.size(0)}, x_in.options()));
+    check_product(outs.back(), rows, weight, "decode_linear_many");
+#if TRL_DECODE_PRODUCTS
+    products.push_back(Product{Operands{rows.data_ptr<float>(), rows.stride(0), weight.data_ptr<float>(),
+                                        outs.back().data_ptr<float>(), outs.back().stride(0), rows.size(0), K},
+                               weight.size(0)});
+#endif
+  }
+#if TRL_DECODE_PRODUCTS
+  run(products);
+#endif
+  std::vector<int64_t> shape = x_in.sizes().vec();
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!biases.empty() && biases[i].defined()) outs[i].add_(biases[i]);
+    shape.back() = weights[i].size(0);
+    outs[i] = outs[i].view(shape);
+  }
+  return outs;
 }
 
 }  // namespace trl

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -51,6 +52,11 @@ bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight);
 /// (AVX-512) vector plus a fixed reduction tree, so it may differ from the BLAS result in the last bits, and does
 /// not depend on the thread count or on which rows share a call.
 at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
+/// decode_linear() of one input against several weights (a layer's q/k/v, or gate/up), each with its bias or an
+/// undefined tensor (`biases` empty: none), in one parallel region: the outputs equal one decode_linear() call per
+/// weight to the bit, with one hand-off to the intra-op threads instead of one per product (each wakes a worker).
+std::vector<at::Tensor> decode_linear_many(const at::Tensor& x, at::TensorList weights, at::TensorList biases = {});
 
 /// decode_linear() without bias into `out` (M, N) float32 with a contiguous last dim (a row stride of its own),
 /// for x (M, K). Both refuse (c10::Error) inputs that decode_linear_accepts() does not, and tensors that autograd
