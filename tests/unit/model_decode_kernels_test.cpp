@@ -79,6 +79,26 @@ TEST_F(DecodeKernels, AttentionEqualsTheBatchedOps) {
   expect_close(trl::decode_attention(q, k, v, mask), expected, 1e-5);
 }
 
+// The kernels spread their rows, slices or elements over the intra-op threads (decode_kernels.cpp is compiled
+// with OpenMP) and compute each whole on one thread: one thread and two give the same bits. The sizes are above
+// each kernel's grain, so two threads do split the work.
+TEST_F(DecodeKernels, SameOnOneAndTwoThreads) {
+  c10::InferenceMode inference;
+  const int64_t B = 8, Nq = 8, Nkv = 4, L = 300, D = 64;
+  const at::Tensor q = at::randn({B, 1, Nq, D}).transpose(1, 2);
+  const at::Tensor k = at::randn({B, Nkv, L, D}), v = at::randn({B, Nkv, L, D});
+  const at::Tensor mask = trl::attention_bias_mask(at::ones({B, L}, at::kBool), L - 1, 1, at::kFloat);
+  const at::Tensor x = at::randn({200, 1, 512}), weight = at::randn({512});
+  const at::Tensor gate = at::randn({64, 1, 1376}), up = at::randn({64, 1, 1376});
+  at::set_num_threads(2);
+  const at::Tensor attention2 = trl::decode_attention(q, k, v, mask);
+  const at::Tensor norm2 = trl::decode_rms_norm(x, weight, 1e-6), swiglu2 = trl::decode_swiglu(gate, up);
+  at::set_num_threads(1);
+  EXPECT_TRUE(at::equal(trl::decode_attention(q, k, v, mask), attention2));
+  EXPECT_TRUE(at::equal(trl::decode_rms_norm(x, weight, 1e-6), norm2));
+  EXPECT_TRUE(at::equal(trl::decode_swiglu(gate, up), swiglu2));
+}
+
 TEST_F(DecodeKernels, TakenForOnePositionWithoutAutograd) {
   const at::Tensor one = at::randn({4, 1, 32}), many = at::randn({4, 3, 32});
   {

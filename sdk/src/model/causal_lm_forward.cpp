@@ -24,10 +24,6 @@ struct ForwardContext {
   KVCache* cache = nullptr;
   const LoraAdapters* lora = nullptr;  // adapters to apply (lora.h), null when none or disabled
   bool decode = false;                 // one position per row without autograd: decode_kernels.h
-  // decode_attention() rather than grouped_attention(): only where LibTorch has no fused attention (1.13, where
-  // the alternative is matmul / softmax / matmul). LibTorch 2.x's fused kernel decoded the large bench preset
-  // faster in wall time (3 interleaved rounds: 1.53-1.70 s per call against 1.81-1.93 s, docs/performance.md).
-  bool use_decode_attention = false;
 
   at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, double eps) const {
     return decode ? decode_rms_norm(x, weight, eps) : rms_norm(x, weight, eps);
@@ -78,8 +74,13 @@ at::Tensor self_attention(const ModelConfig& c, const LayerWeights& w, int64_t l
   k = ctx.rope(k).transpose(1, 2);  // (B, Nkv, T, D)
   v = v.transpose(1, 2);            // (B, Nkv, T, D)
   if (ctx.cache != nullptr) std::tie(k, v) = ctx.cache->append(layer, k, v);  // (B, Nkv, L, D)
+  // decode_attention() rather than grouped_attention() (LibTorch 2.x: its fused SDPA kernel; 1.13: matmul /
+  // softmax / matmul): since the kernel's slices are spread over the intra-op threads, it decoded as fast as SDPA
+  // or a little faster on the Intel VM (two interleaved series, per call: large 1.036x and 0.997x at 8 rows,
+  // 1.015x and 1.031x at 16, small 1.027x and 1.034x); run on the calling thread it had lost (1.81-1.93 s per
+  // call against 1.53-1.70 s; docs/performance.md).
   const at::Tensor attended =
-      ctx.use_decode_attention ? decode_attention(q, k, v, ctx.mask) : grouped_attention(q, k, v, ctx.mask);  // (B, T, Nq·D)
+      ctx.decode ? decode_attention(q, k, v, ctx.mask) : grouped_attention(q, k, v, ctx.mask);  // (B, T, Nq·D)
   return ctx.linear(attended, w.o_proj, w.o_bias, layer, LoraModule::o_proj);  // (B, T, H)
 }
 
@@ -158,7 +159,6 @@ at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor
   // padding_idx as nn.Embedding(padding_idx=pad_token_id): that row gets no gradient, as in transformers.
   at::Tensor x = at::embedding(m.weights.embed, input_ids, c.pad_token_id.value_or(-1));  // (B, T, H)
   ctx.decode = use_decode_kernels(x);
-  ctx.use_decode_attention = ctx.decode && !use_fused_attention();
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) x = decoder_layer(c, m.weights.layers[i], i, x, ctx);
   if (cache != nullptr) cache->end_step();
   return ctx.norm(x, m.weights.norm, c.rms_norm_eps);

@@ -6,9 +6,11 @@
 // Measured (docs/performance.md, interleaved rounds on the 2-core bench VM): small-preset generation 4-16% less
 // CPU time per call and as fast or faster in wall time. The single-query attention reads each cached key and
 // value once for all G query heads; it replaced matmul / softmax / matmul on LibTorch 1.13 (2-4% faster per
-// call at the large preset), but on 2.x the fused SDPA kernel was faster in wall time, so the forward pass uses
-// it only without one (causal_lm_forward.cpp). Both read the whole cache per layer, at memory bandwidth.
-// Compiled with -fno-math-errno (sdk/CMakeLists.txt) so sqrt and the loops vectorise.
+// call at the large preset) and, since this file is compiled with OpenMP (its slices on every intra-op thread),
+// the fused SDPA kernel on 2.x (0-3.6% faster per call, causal_lm_forward.cpp). Both read the whole cache per
+// layer, at memory bandwidth. The norms and SwiGLU of a decode step stay on the calling thread below their
+// grain (kSerialElements). Each row, slice or element is computed whole by one thread, so results do not
+// depend on the thread count. Compiled with -fno-math-errno (sdk/CMakeLists.txt) so sqrt and the loops vectorise.
 #include "decode_kernels.h"
 
 #include <algorithm>
