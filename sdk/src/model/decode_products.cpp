@@ -48,6 +48,21 @@ namespace {
 /// Set by ScopedDecodeProductsAvx2 (tests): the AVX2 kernel even where AVX-512 is available.
 std::atomic<bool> force_avx2{false};
 
+struct Operands {
+  const float* x;  // M rows, ldx apart, K each
+  int64_t ldx;
+  const float* w;  // N rows, K apart
+  float* y;        // M rows, ldy apart, N each
+  int64_t ldy;
+  int64_t M, K;
+};
+
+/// One product of a run() call: its operands and its weight's rows.
+struct Product {
+  Operands o;
+  int64_t N;
+};
+
 #if TRL_DECODE_PRODUCTS
 
 constexpr int kRowBlock = 4;  // input rows per register block
@@ -63,15 +78,6 @@ constexpr int kWeightBlockAvx512 = 6;
 /// layers on the calling thread after one (8, 512) × (512, 1376)ᵀ product alone on the AMD VM took 0.17 ms on
 /// one thread and 0.38 ms on two; the whole step is what counts (not re-measured on AMD).
 constexpr int64_t kSerialWeightValues = int64_t{1} << 16;
-
-struct Operands {
-  const float* x;  // M rows, ldx apart, K each
-  int64_t ldx;
-  const float* w;  // N rows, K apart
-  float* y;        // M rows, ldy apart, N each
-  int64_t ldy;
-  int64_t M, K;
-};
 
 /// Σ over the 8 lanes by a fixed tree: (l0+l4, l1+l5, l2+l6, l3+l7), then pairs, then the last two.
 TRL_AVX2_FMA inline float lane_sum(__m256 v) {
@@ -199,12 +205,6 @@ int64_t block_rows() { return use_avx512() ? kWeightBlockAvx512 : kWeightBlockAv
 int64_t blocks_per_task(int64_t K) {
   return std::max<int64_t>(1, kSerialWeightValues / std::max<int64_t>(1, K * block_rows()));
 }
-
-/// One product of a run() call: its operands and its weight's rows.
-struct Product {
-  Operands o;
-  int64_t N;
-};
 
 /// Every product in one parallel region: tasks take ranges of all the products' weight blocks in turn, so one
 /// hand-off to the intra-op threads serves them all (a layer's q/k/v, or gate/up). A block never straddles two
