@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -44,6 +43,12 @@ class DecodeProducts : public ::testing::Test {
     if (__builtin_cpu_supports("avx512f")) return {false, true};
 #endif
     return {true};
+  }
+
+  /// The guard that forces the AVX2 path while alive, or none (the CPU's own choice).
+  static std::optional<trl::ScopedDecodeProductsAvx2> take_path(bool avx2) {
+    if (avx2) return std::make_optional<trl::ScopedDecodeProductsAvx2>();
+    return std::nullopt;
   }
 
   /// True where the kernel runs. Elsewhere generation keeps LibTorch's products: checks that the dispatch says
@@ -81,8 +86,7 @@ TEST_F(DecodeProducts, EqualLibTorchAtTheBenchShapes) {
   c10::InferenceMode inference;
   for (const bool avx2 : forced_avx2_settings()) {
     SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
-    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
-        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced = take_path(avx2);
     // large preset: q/o (512 → 512), k/v (512 → 256), gate/up (512 → 1376), down (1376 → 512), lm_head (512 → 32000)
     for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 512}, {512, 256}, {512, 1376},
                                                                          {1376, 512}, {512, 32000}, {256, 688}})
@@ -94,8 +98,7 @@ TEST_F(DecodeProducts, EqualLibTorchAtRaggedShapes) {
   c10::InferenceMode inference;
   for (const bool avx2 : forced_avx2_settings()) {
     SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
-    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
-        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced = take_path(avx2);
     for (int64_t M = 1; M <= trl::kDecodeProductMaxRows; ++M) expect_product(M, 37, 11, /*with_bias=*/M % 2 == 0);
     expect_product(5, 7, 2, true);      // K below one vector: the tail only
     expect_product(3, 8, 1, false);     // one weight row
@@ -110,8 +113,7 @@ TEST_F(DecodeProducts, IndependentOfThreadsAndOfTheRowsSharingACall) {
   if (!kernel_or_refusal(x, w)) return;
   for (const bool avx2 : forced_avx2_settings()) {
     SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
-    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
-        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced = take_path(avx2);
     at::set_num_threads(2);
     const at::Tensor two = trl::decode_linear(x, w);
     at::set_num_threads(1);
@@ -126,8 +128,7 @@ TEST_F(DecodeProducts, LayerSizedProductsAreSpreadOverTheThreads) {
   // blocks than one task takes, so at::parallel_for gives it to both threads: the threshold that kept such
   // products on the calling thread made the kernel slower than MKL (decode_products.cpp).
   for (const bool avx2 : forced_avx2_settings()) {
-    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
-        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced = take_path(avx2);
     const int64_t rows = trl::decode_products_block_rows();
     EXPECT_EQ(rows, avx2 ? 3 : 6);
     for (const auto& [K, N] : std::vector<std::tuple<int64_t, int64_t>>{{512, 256}, {512, 1376}, {1376, 512}})
@@ -149,8 +150,7 @@ TEST_F(DecodeProducts, SeveralWeightsInOneCallEqualOneCallEach) {
   if (!kernel_or_refusal(x, qkv[0])) return;
   for (const bool avx2 : forced_avx2_settings()) {
     SCOPED_TRACE(avx2 ? "AVX2 path" : "AVX-512 path");
-    const std::optional<trl::ScopedDecodeProductsAvx2> forced =
-        avx2 ? std::make_optional<trl::ScopedDecodeProductsAvx2>() : std::nullopt;
+    const std::optional<trl::ScopedDecodeProductsAvx2> forced = take_path(avx2);
     const std::vector<at::Tensor> together = trl::decode_linear_many(x, qkv, biases);
     ASSERT_EQ(together.size(), 3u);
     for (size_t i = 0; i < 3; ++i) {
@@ -186,7 +186,7 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
     c10::InferenceMode inference;
     const at::Tensor rows = at::randn({trl::kDecodeProductMaxRows, 1, 16});
     EXPECT_EQ(trl::decode_linear_accepts(rows, w), cpu_runs_kernel());
-    EXPECT_EQ(trl::use_decode_linear(rows, w), cpu_runs_kernel() && trl::decode_products_preferred());
+    EXPECT_EQ(trl::use_decode_linear(rows, w), cpu_runs_kernel());
     EXPECT_FALSE(trl::decode_linear_accepts(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));
     EXPECT_FALSE(trl::use_decode_linear(at::randn({trl::kDecodeProductMaxRows + 1, 1, 16}), w));  // BLAS wins
     EXPECT_FALSE(trl::use_decode_linear(at::randn({4, 16}).to(at::kBFloat16), w));
@@ -202,8 +202,7 @@ TEST_F(DecodeProducts, UsedOnlyForFewFloat32RowsWithoutAutograd) {
 
 // The kernel beat MKL and OpenBLAS on every machine measured, so the model takes it wherever it runs (an earlier
 // rule kept MKL on Intel CPUs, decode_products.cpp).
-TEST_F(DecodeProducts, PreferredWhereverItRuns) {
-  EXPECT_EQ(trl::decode_products_preferred(), cpu_runs_kernel());
+TEST_F(DecodeProducts, UsedWhereverItRuns) {
   c10::InferenceMode inference;
   EXPECT_EQ(trl::use_decode_linear(at::randn({4, 1, 64}), at::randn({9, 64})), cpu_runs_kernel());
 }

@@ -243,8 +243,6 @@ int64_t blocks_per_task(int64_t) { return 1; }
 
 }  // namespace
 
-bool decode_products_preferred() { return cpu_has_avx2_fma(); }
-
 int64_t decode_products_block_rows() { return block_rows(); }
 
 int64_t decode_products_blocks_per_task(int64_t K) { return blocks_per_task(K); }
@@ -261,8 +259,8 @@ bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight) {
 }
 
 bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight) {
-  return decode_products_preferred() && use_cpu_kernels(x) && !at::GradMode::is_enabled() &&
-         !autocast_active(x.device()) && decode_linear_accepts(x, weight);
+  return use_cpu_kernels(x) && !at::GradMode::is_enabled() && !autocast_active(x.device()) &&
+         decode_linear_accepts(x, weight);
 }
 
 namespace {
@@ -276,15 +274,21 @@ void check_product(const at::Tensor& out, const at::Tensor& x, const at::Tensor&
               what, ": out must be float32 (M, N) with a contiguous last dim");
 }
 
+#if TRL_DECODE_PRODUCTS
+/// The kernel's operands for out = x·weightᵀ: x (M, K) with a contiguous last dim, as check_product() accepted.
+Product product_of(const at::Tensor& x, const at::Tensor& weight, at::Tensor& out) {
+  return Product{Operands{x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), out.data_ptr<float>(),
+                          out.stride(0), x.size(0), x.size(1)},
+                 weight.size(0)};
+}
+#endif
+
 }  // namespace
 
 void decode_linear_out(at::Tensor& out, const at::Tensor& x_in, const at::Tensor& weight) {
   check_product(out, x_in, weight, "decode_linear_out");
 #if TRL_DECODE_PRODUCTS
-  const at::Tensor x = x_in.stride(-1) == 1 ? x_in : x_in.contiguous();
-  run({Product{Operands{x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), out.data_ptr<float>(),
-                        out.stride(0), x.size(0), x.size(1)},
-               weight.size(0)}});
+  run({product_of(x_in.stride(-1) == 1 ? x_in : x_in.contiguous(), weight, out)});
 #endif
 }
 
@@ -304,9 +308,7 @@ std::vector<at::Tensor> decode_linear_many(const at::Tensor& x_in, at::TensorLis
     outs.push_back(at::empty({rows.size(0), weight.size(0)}, x_in.options()));
     check_product(outs.back(), rows, weight, "decode_linear_many");
 #if TRL_DECODE_PRODUCTS
-    products.push_back(Product{Operands{rows.data_ptr<float>(), rows.stride(0), weight.data_ptr<float>(),
-                                        outs.back().data_ptr<float>(), outs.back().stride(0), rows.size(0), K},
-                               weight.size(0)});
+    products.push_back(product_of(rows, weight, outs.back()));
 #endif
   }
 #if TRL_DECODE_PRODUCTS

@@ -15,10 +15,6 @@ namespace trl {
 /// re-packing is spread over enough rows (decode_products.cpp).
 constexpr int64_t kDecodeProductMaxRows = 16;
 
-/// Whether the kernel is preferred to LibTorch's product on this machine: wherever it runs (x86-64 with AVX2 and
-/// FMA). It was faster than MKL and OpenBLAS on every machine measured (decode_products.cpp).
-bool decode_products_preferred();
-
 /// Weight rows per register block of the path the kernel takes now: 3 (AVX2) or 6 (AVX-512).
 int64_t decode_products_block_rows();
 
@@ -43,8 +39,9 @@ class ScopedDecodeProductsAvx2 {
 /// at most kDecodeProductMaxRows rows (all dims but the last), weight a contiguous float32 (N, K) CPU matrix.
 bool decode_linear_accepts(const at::Tensor& x, const at::Tensor& weight);
 
-/// Whether the model's products take decode_linear(): decode_products_preferred(), trl-host's CPU kernels are on
-/// (kernel_dispatch.h), grad mode is off, autocast is not active, and decode_linear_accepts().
+/// Whether the model's products take decode_linear(): trl-host's CPU kernels are on (kernel_dispatch.h), grad mode
+/// is off, autocast is not active, and decode_linear_accepts(). Wherever the kernel runs it is taken: it was faster
+/// than MKL and OpenBLAS on every machine measured (decode_products.cpp).
 bool use_decode_linear(const at::Tensor& x, const at::Tensor& weight);
 
 /// at::linear(x, weight, bias) for use_decode_linear() inputs: x (..., K), weight (N, K), bias (N) or undefined;
