@@ -182,10 +182,17 @@ def main():
                 seq = ours["tokens_per_step"] // (2 * pairs)
                 prompt, completion = seq // 2, seq - seq // 2
             row = {"preset": preset, "workload": workload, "params": ours["params"],
-                   "tokens_per_step": ours["tokens_per_step"], "threads": ours["threads"], "impls": list(r)}
+                   "tokens_per_step": ours["tokens_per_step"], "threads": ours["threads"], "impls": list(r),
+                   "omp_wait_policy": ours.get("omp_wait_policy", "unset"),
+                   "gomp_spincount": ours.get("gomp_spincount", "unset")}
             for impl, res in r.items():
                 if impl != "trl-host":
                     failures += [f"{preset} {m}" for m in check_workload(workload, impl, ours["check"], res["check"])]
+                    if impl == "pytorch-tuned":  # it gets trl-host's process settings (scripts/bench.sh)
+                        for key in ("omp_wait_policy", "gomp_spincount"):
+                            if res.get(key, "unset") != ours.get(key, "unset"):
+                                failures.append(f"{preset} {workload}: {impl} ran with {key} {res.get(key, 'unset')}, "
+                                                f"trl-host with {ours.get(key, 'unset')}")
                     if res["tokens_per_step"] != ours["tokens_per_step"]:
                         failures.append(f"{preset} {workload}: {impl} counts {res['tokens_per_step']} tokens per step, "
                                         f"trl-host {ours['tokens_per_step']}")

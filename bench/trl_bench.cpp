@@ -103,9 +103,12 @@ int main(int argc, char** argv) {
     at::manual_seed(0);
     nlohmann::json out = {{"impl", "trl-host"}, {"workload", args.workload}, {"threads", at::get_num_threads()},
                           {"torch", TORCH_VERSION}, {"bf16", args.bf16}, {"torch_dtype", args.torch_dtype}};
-    // What host/src/process_defaults.cpp set before libgomp started (or what the caller set).
-    const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-    out["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "unset";
+    // What host/src/process_defaults.cpp set before libgomp started (or what the caller set): "unset" is
+    // libgomp's default. scripts/bench.sh gives the tuned peer the same.
+    for (const auto& [key, name] : {std::pair{"omp_wait_policy", "OMP_WAIT_POLICY"}, {"gomp_spincount", "GOMP_SPINCOUNT"}}) {
+      const char* value = std::getenv(name);
+      out[key] = value != nullptr ? value : "unset";
+    }
     WorkloadResult result;
     std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
     if (!profile_path.empty()) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(profile_path);

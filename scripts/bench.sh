@@ -31,8 +31,10 @@ export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREAD
 # A CI or cloud image may pin OpenBLAS to an older core type (OPENBLAS_CORETYPE=Haswell: AVX2 kernels, about
 # 0.6x the sgemm rate here) and a cache size; a user's machine has neither, so no bench process gets them.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-# What trl-host sets for itself (host/src/process_defaults.cpp), given to the tuned peer.
-tuned_env=(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912)
+# What trl-host sets for itself (host/src/process_defaults.cpp), given to the tuned peer and the floor: glibc's
+# thresholds, and the OpenMP wait policy trl_bench runs with (PASSIVE on Debian's LibTorch, libgomp's default on
+# the PyPI wheel's), read from its first sgemm run below.
+tuned_env=(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912)
 
 [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
 venv="${BENCH_VENV:-}"
@@ -53,6 +55,17 @@ sgemm_round=$(find "$runs/sgemm" -name 'trl-host.r*.json' | wc -l)
 sgemm() {
   sgemm_round=$((sgemm_round + 1))
   "$bench" --workload sgemm --threads "$threads" --out "$runs/sgemm/trl-host.r$sgemm_round.json"
+  if [ -z "${wait_policy_read:-}" ]; then
+    wait_policy_read=1
+    local setting
+    for setting in $("$python" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+for key, name in (("omp_wait_policy", "OMP_WAIT_POLICY"), ("gomp_spincount", "GOMP_SPINCOUNT")):
+    if j.get(key, "unset") != "unset": print(f"{name}={j[key]}")' "$runs/sgemm/trl-host.r$sgemm_round.json"); do
+      tuned_env+=("$setting")
+    done
+    echo "bench: the tuned peer and the floor run with ${tuned_env[*]}"
+  fi
   if [ -n "$venv" ]; then
     (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" tuned.py --workload sgemm --threads "$threads" \
        --out "$runs/sgemm/pytorch-tuned.r$sgemm_round.json")

@@ -2,7 +2,8 @@
 """The tuned PyTorch 2.x peer of bench/trl_bench: the same workloads written as well as plain PyTorch allows,
 with the same algorithmic shortcuts as trl-host (bench/README.md, "Peers"). Runs on the PyPI torch of
 build/venvs/trl (scripts/python-env.sh trl); scripts/bench.sh gives it the process settings trl-host gives
-itself (OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_=268435456, MALLOC_TRIM_THRESHOLD_=536870912).
+itself (MALLOC_MMAP_THRESHOLD_=268435456, MALLOC_TRIM_THRESHOLD_=536870912, and the OpenMP wait policy trl_bench
+runs with: OMP_WAIT_POLICY=PASSIVE on Debian's LibTorch, libgomp's default on the PyPI wheel's).
 
   tuned.py --model DIR --inputs FILE --workload dpo|grpo|generate|sgemm --steps N --warmup W
            --threads K --out FILE
@@ -25,6 +26,7 @@ Writes the JSON schema of peer.py.
 import argparse
 import json
 import math
+import os
 import resource
 import time
 
@@ -367,6 +369,9 @@ def main():
     torch.manual_seed(0)
     result = {"impl": "pytorch-tuned", "workload": args.workload, "threads": torch.get_num_threads(),
               "torch": torch.__version__}
+    # As trl_bench records them: bench/compare.py checks that both sides ran with the same wait policy.
+    result["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
+    result["gomp_spincount"] = os.environ.get("GOMP_SPINCOUNT", "unset")
     if args.workload == "sgemm":
         result.update(sgemm_workload(args))
     else:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/compare.py on made-up run files: the floor's median, trl-host's distance to it and the reachable
 ratio per peer; the DPO floor's FLOPs checked against the step's products (a floor that times other products
-fails make bench); a peer with other numbers fails the equal-work check; no floor files, no floor fields."""
+fails make bench); a peer with other numbers fails the equal-work check; a tuned peer run with another OpenMP
+wait policy than trl-host fails it too; no floor files, no floor fields."""
 import importlib.util
 import json
 import os
@@ -43,13 +44,14 @@ def run_file(impl, steps, check=CHECK):
 
 
 class CompareFloors(unittest.TestCase):
-    def make_runs(self, floor_flops=None, floor=True, tuned_check=CHECK):
+    def make_runs(self, floor_flops=None, floor=True, tuned_check=CHECK, tuned_policy=None):
         runs = tempfile.mkdtemp(prefix="compare_test.")
         write(f"{runs}/sgemm/trl-host.r1.json", {"step_s": [0.01, 0.01], "torch": "x"})
         write(f"{runs}/small/config.json", CONFIG)
         for r, (ours, tuned) in enumerate((([1.0, 1.2], [2.0, 2.2]), ([1.1, 1.3], [2.1, 2.3])), 1):
             write(f"{runs}/small/trl-host_dpo.r{r}.json", run_file("trl-host", ours))
-            write(f"{runs}/small/pytorch-tuned_dpo.r{r}.json", run_file("pytorch-tuned", tuned, tuned_check))
+            write(f"{runs}/small/pytorch-tuned_dpo.r{r}.json",
+                  dict(run_file("pytorch-tuned", tuned, tuned_check), **(tuned_policy or {})))
             if floor:
                 write(f"{runs}/small/gemm-floor_dpo.r{r}.json", {
                     "impl": "gemm-floor", "step_s": [0.4 + 0.1 * r, 0.45 + 0.1 * r], "step_cpu_s": [1, 1],
@@ -84,6 +86,15 @@ class CompareFloors(unittest.TestCase):
         p, _ = self.compare(self.make_runs(tuned_check=other))
         self.assertEqual(p.returncode, 1)
         self.assertIn("loss", p.stderr)
+
+    def test_tuned_peer_with_another_wait_policy_fails(self):
+        p, results = self.compare(self.make_runs(tuned_policy={"omp_wait_policy": "PASSIVE"}))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("omp_wait_policy PASSIVE, trl-host with unset", p.stderr)
+        self.assertFalse(results["equal_work"])
+        p, results = self.compare(self.make_runs(tuned_policy={"omp_wait_policy": "unset", "gomp_spincount": "unset"}))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(results["rows"][0]["omp_wait_policy"], "unset")
 
     def test_without_floor_files_no_floor_fields(self):
         p, results = self.compare(self.make_runs(floor=False))
