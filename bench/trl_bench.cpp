@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
                           {"torch", TORCH_VERSION}, {"bf16", args.bf16}, {"torch_dtype", args.torch_dtype}};
     // What host/src/process_defaults.cpp set before libgomp started (or what the caller set): "unset" is
     // libgomp's default. scripts/bench.sh gives the tuned peer the same.
-    for (const auto& [key, name] : {std::pair{"omp_wait_policy", "OMP_WAIT_POLICY"}, {"gomp_spincount", "GOMP_SPINCOUNT"}}) {
+    for (const auto& [key, name] :
+         {std::pair{"omp_wait_policy", "OMP_WAIT_POLICY"}, {"gomp_spincount", "GOMP_SPINCOUNT"}}) {
       const char* value = std::getenv(name);
       out[key] = value != nullptr ? value : "unset";
     }

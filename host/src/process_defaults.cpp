@@ -72,8 +72,8 @@ void set_process_defaults(int argc, char** argv, char** envp) {
   if (!has_variable(envp, "MALLOC_MMAP_THRESHOLD_=")) mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   if (!has_variable(envp, "MALLOC_TRIM_THRESHOLD_=")) mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
 
-  if (!TRL_OPENMP_PASSIVE || envp == nullptr || has_variable(envp, "OMP_WAIT_POLICY=") || has_variable(envp, "GOMP_SPINCOUNT=") ||
-      !computes(argc, argv))
+  if (!TRL_OPENMP_PASSIVE || envp == nullptr || has_variable(envp, "OMP_WAIT_POLICY=") ||
+      has_variable(envp, "GOMP_SPINCOUNT=") || !computes(argc, argv))
     return;
   size_t count = 0;
   while (envp[count] != nullptr) ++count;
