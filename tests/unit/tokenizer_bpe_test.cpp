@@ -269,6 +269,20 @@ TEST(BpeTokenizerErrors, RefusesByteFallbackAndDropout) {
   expect_contains(load_error(json), {"model", "dropout"});
 }
 
+TEST(BpeTokenizerErrors, RefusesIdsFarAboveTheVocabulary) {
+  // The tables are indexed by id: one stray id would allocate gigabytes (found by the tokenizer_json fuzzer).
+  nlohmann::json json = tiny_tokenizer({});
+  json["model"]["vocab"]["zz"] = 1444444405;
+  expect_contains(load_error(json), {"tokenizer.json", "the largest id is 1444444405", "unused ids"});
+  json = tiny_tokenizer({});
+  json["added_tokens"] = {{{"id", 2000000000}, {"content", "<x>"}, {"special", true}}};
+  expect_contains(load_error(json), {"tokenizer.json", "the largest id is 2000000000"});
+  // A gap of a few ids between the vocabulary and the added tokens is what real tokenizers have.
+  json = tiny_tokenizer({});
+  json["added_tokens"] = {{{"id", json["model"]["vocab"].size() + 20}, {"content", "<x>"}, {"special", true}}};
+  EXPECT_NO_THROW(trl::Tokenizer::load(write_tokenizer(json)));
+}
+
 TEST(BpeTokenizerErrors, RefusesConfigTokenMissingFromTheVocabulary) {
   expect_contains(load_error(tiny_tokenizer({}), {{"eos_token", "</s>"}}),
                   {"tokenizer_config.json: eos_token", "\"</s>\" is not a token"});

@@ -16,6 +16,9 @@
 namespace trl::tokenizer {
 namespace {
 
+/// Ids below the largest one that no token may leave unused (1 M: about 65 MB of empty table entries).
+constexpr int64_t kMaxUnusedIds = int64_t{1} << 20;
+
 // Runs `f`, turning std::invalid_argument into a ModelError "file: key: what".
 template <class F>
 void with_key(const std::string& file, const std::string& key, F&& f) {
@@ -119,6 +122,16 @@ void BpeTokenizer::parse_tokenizer_json(const nlohmann::json& doc) {
         added.push_back(std::move(token));
       });
     }
+  }
+
+  // The tables below are indexed by id, so a few ids far above the rest (an id of 1444444405 among 244 tokens,
+  // found by the tokenizer_json fuzzer) would allocate gigabytes for nothing. Real vocabularies are dense
+  // (added tokens may leave a small gap above model.vocab): more than kMaxUnusedIds holes is refused.
+  const auto used = static_cast<int64_t>(token_to_id_.size());
+  if (max_id + 1 - used > kMaxUnusedIds) {
+    throw ModelError(file, "model.vocab / added_tokens: the largest id is " + std::to_string(max_id) + " but only " +
+                               std::to_string(used) + " tokens are defined; more than " +
+                               std::to_string(kMaxUnusedIds) + " unused ids below it (is an id mistyped?)");
   }
 
   // Tables by id. Decode emits what Hugging Face's ByteLevel decoder does: the bytes a token's characters
