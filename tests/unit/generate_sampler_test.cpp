@@ -12,6 +12,8 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -144,8 +146,39 @@ TEST(GenerationThreads, OneThreadOnlyForSmallLayers) {
   trl::ModelConfig large = small;
   large.hidden_size = 512;
   large.intermediate_size = 1376;
-  EXPECT_TRUE(trl::one_thread_generation(small));
-  EXPECT_FALSE(trl::one_thread_generation(large));
+  EXPECT_TRUE(trl::one_thread_generation(small, /*workers_sleep=*/true));
+  EXPECT_FALSE(trl::one_thread_generation(large, /*workers_sleep=*/true));
+  // With spinning workers a hand-off is cheap: every model decodes on every thread.
+  EXPECT_FALSE(trl::one_thread_generation(small, /*workers_sleep=*/false));
+  EXPECT_FALSE(trl::one_thread_generation(large, /*workers_sleep=*/false));
+}
+
+// openmp_workers_sleep() reads the environment as libgomp does (GOMP_SPINCOUNT first).
+TEST(GenerationThreads, WorkersSleepAsLibgompReadsTheEnvironment) {
+  struct Variable {
+    std::string name;
+    std::optional<std::string> saved;
+  };
+  std::vector<Variable> saved;
+  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}) {
+    const char* value = std::getenv(name);
+    saved.push_back({name, value != nullptr ? std::optional<std::string>(value) : std::nullopt});
+    unsetenv(name);
+  }
+  EXPECT_FALSE(trl::openmp_workers_sleep()) << "libgomp's default spins";
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  EXPECT_TRUE(trl::openmp_workers_sleep());
+  setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  EXPECT_FALSE(trl::openmp_workers_sleep());
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv("GOMP_SPINCOUNT", "1000", 1);
+  EXPECT_FALSE(trl::openmp_workers_sleep()) << "a spin count wins over the policy";
+  setenv("GOMP_SPINCOUNT", "0", 1);
+  EXPECT_TRUE(trl::openmp_workers_sleep());
+  for (const Variable& v : saved) {
+    if (v.saved) setenv(v.name.c_str(), v.saved->c_str(), 1);
+    else unsetenv(v.name.c_str());
+  }
 }
 
 // A model whose MLP matrices are past the line decodes on the caller's two threads (and leaves them so):
