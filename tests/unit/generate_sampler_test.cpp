@@ -12,8 +12,6 @@
 #include <cmath>
 #include <future>
 #include <limits>
-#include <optional>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,6 +26,7 @@
 #include "generate/exponential_draws.h"
 #include "generate/generation_threads.h"
 #include "model_test_support.h"
+#include "scoped_env.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/generate/generator.h"
 #include "trl/sdk/generate/logits_processors.h"
@@ -155,16 +154,8 @@ TEST(GenerationThreads, OneThreadOnlyForSmallLayers) {
 
 // openmp_workers_sleep() reads the environment as libgomp does (GOMP_SPINCOUNT first).
 TEST(GenerationThreads, WorkersSleepAsLibgompReadsTheEnvironment) {
-  struct Variable {
-    std::string name;
-    std::optional<std::string> saved;
-  };
-  std::vector<Variable> saved;
-  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}) {
-    const char* value = std::getenv(name);
-    saved.push_back({name, value != nullptr ? std::optional<std::string>(value) : std::nullopt});
-    unsetenv(name);
-  }
+  test_support::ScopedEnv policy("OMP_WAIT_POLICY", nullptr);
+  test_support::ScopedEnv count("GOMP_SPINCOUNT", nullptr);
   EXPECT_FALSE(trl::openmp_workers_sleep()) << "libgomp's default spins";
   setenv("OMP_WAIT_POLICY", "passive", 1);
   EXPECT_TRUE(trl::openmp_workers_sleep());
@@ -175,10 +166,6 @@ TEST(GenerationThreads, WorkersSleepAsLibgompReadsTheEnvironment) {
   EXPECT_FALSE(trl::openmp_workers_sleep()) << "a spin count wins over the policy";
   setenv("GOMP_SPINCOUNT", "0", 1);
   EXPECT_TRUE(trl::openmp_workers_sleep());
-  for (const Variable& v : saved) {
-    if (v.saved) setenv(v.name.c_str(), v.saved->c_str(), 1);
-    else unsetenv(v.name.c_str());
-  }
 }
 
 // A model whose MLP matrices are past the line decodes on the caller's two threads (and leaves them so):

@@ -7,25 +7,11 @@
 #include <gtest/gtest.h>
 
 #include "host_setup.h"
+#include "scoped_env.h"
 
 namespace {
 
-// Sets (or unsets, for nullptr) environment variables for one test, restoring them afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = getenv(name)) {
-      had_ = true;
-      old_ = old;
-    }
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { had_ ? setenv(name_.c_str(), old_.c_str(), 1) : unsetenv(name_.c_str()); }
-
- private:
-  std::string name_, old_;
-  bool had_ = false;
-};
+using test_support::ScopedEnv;
 
 TEST(HostSearchPath, OrderIsFilesDirsEnvThenDefault) {
   ScopedEnv path("TRL_PLUGIN_PATH", "/env/one::/env/two");

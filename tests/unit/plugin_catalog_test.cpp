@@ -11,6 +11,7 @@
 #include "component_catalog.h"
 #include "guarded_components.h"
 #include "plugin_test_support.h"
+#include "scoped_env.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/train/training_args.h"
 
@@ -19,21 +20,7 @@ namespace {
 using trl::ComponentKind;
 using trl::host::ComponentCatalog;
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = getenv(name)) {
-      had_ = true;
-      old_ = old;
-    }
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { had_ ? setenv(name_.c_str(), old_.c_str(), 1) : unsetenv(name_.c_str()); }
-
- private:
-  std::string name_, old_;
-  bool had_ = false;
-};
+using test_support::ScopedEnv;
 
 trl::host::PluginPolicy policy(bool stable_only = false) {
   trl::host::PluginPolicy p;

@@ -4,37 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "plugin_policy.h"
+#include "scoped_env.h"
 #include "trl/sdk/error.h"
 
 namespace {
 
 using trl::host::parse_experimental_silence;
 
-// Sets an environment variable for one test and restores the previous value.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = getenv(name);
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (had_) {
-      setenv(name_.c_str(), old_.c_str(), 1);
-    } else {
-      unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_, old_;
-  bool had_ = false;
-};
+using test_support::ScopedEnv;
 
 TEST(ExperimentalSilence, UnsetEmptyAndZeroSilenceNothing) {
   for (const char* value : {static_cast<const char*>(nullptr), "", "0", " 0 "}) {
