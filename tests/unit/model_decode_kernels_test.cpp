@@ -46,14 +46,6 @@ TEST_F(DecodeKernels, RmsNormEqualsTheOps) {
   EXPECT_THROW(trl::decode_rms_norm(x, weight.narrow(0, 0, 64), 1e-6), c10::Error);
 }
 
-TEST_F(DecodeKernels, RopeEqualsTheOps) {
-  c10::InferenceMode inference;
-  const at::Tensor x = at::randn({8, 1, 8, 64});
-  const at::Tensor angles = at::rand({8, 1, 1, 64}) * 100;
-  const at::Tensor cos = angles.cos(), sin = angles.sin();
-  expect_close(trl::decode_rope(x, cos, sin), trl::apply_rope(x, cos, sin), 1e-6);
-}
-
 TEST_F(DecodeKernels, SwigluEqualsTheOps) {
   c10::InferenceMode inference;
   const at::Tensor gate = at::randn({16, 1, 1376}) * 4, up = at::randn({16, 1, 1376});

@@ -2,7 +2,7 @@
 // device-generic ops.
 //
 // The CPU kernels (sliced attention, fused AdamW, bulk Exp(1) draws and the sampling race from their words,
-// the decode step's norms / rotary / attention / SwiGLU, OpenBLAS thread control) exist for
+// the decode step's norms / attention / SwiGLU, the rotary embedding, OpenBLAS thread control) exist for
 // speed on the CPU; a tensor on any other device (CUDA) takes the generic LibTorch ops, which run wherever
 // LibTorch runs. Each kernel asks use_cpu_kernels() with its tensor's device, and nothing else, so the
 // choice is in one place; tests force the generic path on the CPU to check it against the CPU kernel.
@@ -34,6 +34,16 @@ bool use_fused_attention();
 
 /// softmax(q·kᵀ/sqrt(D) + mask)·v by LibTorch's fused kernel, grouped-query heads included (core/torch_compat.h).
 at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
+
+/// Whether rms_norm (model/causal_lm_impl.h) over `x` takes LibTorch's own op (library_rms_norm below): a
+/// LibTorch that has one (2.4 and later), x and weight float32 on the CPU, generic path not forced. There its
+/// forward and backward give the decomposed arithmetic of transformers' RMSNorm to the bit, in one autograd
+/// node instead of six (test FusedOps.LibraryRmsNormIsTheDecompositionToTheBit); CUDA's fused kernel
+/// reduces in another order, so other devices keep the decomposition.
+bool use_library_rms_norm(const at::Tensor& x, const at::Tensor& weight);
+
+/// weight · (x · rsqrt(mean(x²) + eps)) over the last dim by at::rms_norm; only where use_library_rms_norm().
+at::Tensor library_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// For tests: while alive, every CPU-specific kernel takes its device-generic path on the CPU too
 /// (process-wide; restores the previous setting).

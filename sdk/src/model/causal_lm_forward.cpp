@@ -28,7 +28,7 @@ struct ForwardContext {
   at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, double eps) const {
     return decode ? decode_rms_norm(x, weight, eps) : rms_norm(x, weight, eps);
   }
-  at::Tensor rope(const at::Tensor& x) const { return decode ? decode_rope(x, cos, sin) : apply_rope(x, cos, sin); }
+  at::Tensor rope(const at::Tensor& x) const { return apply_rope(x, cos, sin); }
 
   /// A projection with its LoRA adapter if any; a decode step's plain projections take decode_linear().
   at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t layer,
@@ -118,6 +118,7 @@ void check_input(const ModelConfig& config, const std::string& source, c10::Devi
 }  // namespace
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  if (use_library_rms_norm(x, weight)) return library_rms_norm(x, weight, eps);  // the same values, fewer passes
   // transformers normalises in float32 whatever the weights' dtype; float64 stays float64 here.
   const at::Tensor xf = x.to(at::promote_types(at::kFloat, x.scalar_type()));
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);

@@ -64,7 +64,8 @@ struct CausalLM::Impl {
 };
 
 /// Llama-style RMSNorm over the last dim: computed in float32, cast back, then scaled (transformers'
-/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N).
+/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N). Float32 on the CPU with LibTorch 2.x: at::rms_norm,
+/// the same values in one autograd node (core/kernel_dispatch.h, use_library_rms_norm).
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// RoPE inverse frequencies (D/2) float32 for the config's theta and scaling (transformers'
@@ -76,7 +77,8 @@ at::Tensor rope_inverse_frequencies(const ModelConfig& config);
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq, const at::Tensor& positions,
                                                c10::ScalarType dtype);
 
-/// x·cos + rotate_half(x)·sin for x (B, T, heads, D), rotate_half(x) = cat(-x2, x1).
+/// x·cos + rotate_half(x)·sin for x (B, T, heads, D), rotate_half(x) = cat(-x2, x1). Float32 on the CPU: the
+/// same values in one pass each way (rope_kernel.h), training and decode steps alike.
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 /// Additive attention mask (B, 1, T, L) in `dtype`: 0 where query t (absolute position offset + t) may

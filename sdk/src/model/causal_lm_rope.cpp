@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "causal_lm_impl.h"
+#include "rope_kernel.h"
 
 namespace trl {
 
@@ -40,6 +41,7 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq, const
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  if (use_rope_kernel(x, cos, sin)) return rope_kernel(x, cos, sin);  // the same values in one pass each way
   const int64_t half = x.size(-1) / 2;
   const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * cos + rotated * sin;  // (B, T, heads, D)

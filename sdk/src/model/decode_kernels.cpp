@@ -2,7 +2,8 @@
 //
 // Why: a decode step is, per layer, 7 products and some 40 small ops on a few thousand values each (the norms,
 // rotary embedding and SwiGLU are 4-6 LibTorch ops apiece, each a dispatch, an allocation and a pass over the
-// data). Here each is one pass over raw float32 pointers; the products have their own kernel (decode_products.cpp).
+// data). Here each is one pass over raw float32 pointers; the products have their own kernel (decode_products.cpp),
+// the rotary embedding the one training uses too (rope_kernel.cpp).
 // Measured (docs/performance.md, interleaved rounds on the 2-core bench VM): small-preset generation 4-16% less
 // CPU time per call and as fast or faster in wall time. The single-query attention reads each cached key and
 // value once for all G query heads; it replaced matmul / softmax / matmul on LibTorch 1.13 (2-4% faster per
@@ -124,32 +125,6 @@ at::Tensor decode_rms_norm(const at::Tensor& x_in, const at::Tensor& weight_in, 
       for (int64_t i = 0; i < N; ++i) yr[i] = w[i] * (xr[i] * inverse);
     }
   });
-  return out;
-}
-
-at::Tensor decode_rope(const at::Tensor& x_in, const at::Tensor& cos_in, const at::Tensor& sin_in) {
-  check_float(x_in, "decode_rope");
-  const at::Tensor x = x_in.contiguous();
-  const at::Tensor cos = cos_in.contiguous(), sin = sin_in.contiguous();
-  const int64_t B = x.size(0), heads = x.size(2), D = x.size(3), half = D / 2;
-  TORCH_CHECK(x.size(1) == 1 && cos.numel() == B * D && sin.numel() == B * D,
-              "decode_rope: x must be (B, 1, heads, D) with cos and sin (B, 1, 1, D)");
-  at::Tensor out = at::empty_like(x);
-  const float* src = x.data_ptr<float>();
-  const float* c = cos.data_ptr<float>();
-  const float* s = sin.data_ptr<float>();
-  float* dst = out.data_ptr<float>();
-  for (int64_t b = 0; b < B; ++b) {
-    const float* cb = c + b * D;
-    const float* sb = s + b * D;
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* xh = src + (b * heads + h) * D;
-      float* yh = dst + (b * heads + h) * D;
-      // rotate_half(x) = cat(-x2, x1); each product rounded, then the sum, as x * cos + rotated * sin.
-      for (int64_t i = 0; i < half; ++i) yh[i] = xh[i] * cb[i] + (-xh[i + half]) * sb[i];
-      for (int64_t i = half; i < D; ++i) yh[i] = xh[i] * cb[i] + xh[i - half] * sb[i];
-    }
-  }
   return out;
 }
 

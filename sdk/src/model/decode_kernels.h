@@ -17,10 +17,6 @@ bool use_decode_kernels(const at::Tensor& hidden);
 /// The mean is summed in double, so it may differ from LibTorch's float reduction in the last bit.
 at::Tensor decode_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-/// apply_rope (causal_lm_impl.h) in one pass: x (B, 1, heads, D) contiguous, cos and sin (B, 1, 1, D)
-/// contiguous. The same float32 operations per element (x·cos + rotate_half(x)·sin), so the same values.
-at::Tensor decode_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
-
 /// Single-query grouped attention: q (B, Nq, 1, D), k and v (B, Nkv, L, D) (the cache's views; the last dim
 /// contiguous), mask (B, 1, 1, L) additive and contiguous. softmax(q·kᵀ/√D + mask)·v per query head, with query
 /// head h reading key/value head h / G; returns (B, 1, Nq·D) as grouped_attention does.

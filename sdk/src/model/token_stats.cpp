@@ -70,20 +70,23 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     at::Tensor argmax_hit = maybe(kArgmaxHit, at::kBool), log_sum_p2 = maybe(kLogSumP2, acc);
     // The caller keeps probabilities only for a float32/float64 head (the logits are then written in place).
     const bool keep = (flags & kKeepProbabilities) != 0;
-    const at::Tensor probs = keep ? at::empty({N, weight.size(0)}, options) : at::Tensor();  // (N, V)
+    at::Tensor probs = keep ? at::empty({N, weight.size(0)}, options) : at::Tensor();  // (N, V)
 
     // Without a backward pass to come (a reference model, an evaluation), the chunk's logits are ours to
     // overwrite unless a statistic below reads them after the logsumexp. With one, the kept probabilities
     // stay exp(z - logsumexp(z)), the arithmetic of TRL's gradient (exp(z - max) / sum differs in the last
     // bit, which 20 training steps turn into visibly different make parity rows).
     const bool overwrite = !keep && (flags & (kEntropy | kLogSumP2)) == 0;
+    // Kept probabilities in the head's dtype: the logits of every row in one product into their (N, V)
+    // buffer, which exists anyway. Per chunk, the product reads the whole head (V × H) from memory again (65 MB
+    // for the bench's large model, 8 times per call); the chunks' elementwise passes below stay chunk-sized.
+    if (keep && !cast) at::mm_out(probs, hidden, weight.t());
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor label = labels.narrow(0, start, n);                          // (n)
       at::Tensor z;                                                                // (n, V)
       if (keep && !cast) {
         z = probs.narrow(0, start, n);
-        at::mm_out(z, hidden.narrow(0, start, n), weight.t());
       } else if (keep) {
         z = probs.narrow(0, start, n);
         z.copy_(at::mm(h_mm.narrow(0, start, n), w_mm.t()));

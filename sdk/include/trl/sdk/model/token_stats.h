@@ -6,8 +6,9 @@
 // The N labelled rows of the hidden states are gathered first (N, H); the lm_head is applied chunk by
 // chunk to them only. When a backward pass will follow and the N × V probabilities fit
 // keep_probabilities_mb, the forward keeps them for it (the backward then applies the lm_head twice, not
-// three times); otherwise the backward recomputes each chunk's logits, and peak memory is one chunk's
-// logits (chunk_rows × V) in both passes.
+// three times) and computes every row's logits in one product into that buffer (the head is then read from
+// memory once, not once per chunk); otherwise the backward recomputes each chunk's logits, and peak memory
+// is one chunk's logits (chunk_rows × V) in both passes.
 #pragma once
 
 #include <cstdint>

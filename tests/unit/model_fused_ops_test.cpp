@@ -1,0 +1,131 @@
+// The forward pass's one-node replacements of transformers' decomposed ops (rms_norm through at::rms_norm on
+// LibTorch 2.x, apply_rope through rope_kernel) against those ops, forward and backward, to the bit: `make
+// parity` compares trl-host's training with TRL's, and a last-bit change there grows over the steps. The
+// generic ops are what ScopedGenericKernels selects on the CPU.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/kernel_dispatch.h"
+#include "core/torch_compat.h"
+#include "model/causal_lm_impl.h"
+#include "model/rope_kernel.h"
+
+namespace {
+
+class FusedOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_threads_ = at::get_num_threads();
+    at::set_num_threads(2);
+    at::manual_seed(5);
+  }
+  void TearDown() override { at::set_num_threads(saved_threads_); }
+
+ private:
+  int saved_threads_ = 1;
+};
+
+/// Output and the gradients of `inputs` for the output gradient `grad` (in the layout autograd would hand
+/// over: a transposed view, as after `.transpose(1, 2)` into attention).
+struct Pass {
+  at::Tensor out;
+  std::vector<at::Tensor> grads;
+};
+
+template <class F>
+Pass run(F f, const std::vector<at::Tensor>& inputs, const at::Tensor& grad) {
+  for (const at::Tensor& t : inputs) t.mutable_grad() = at::Tensor();
+  Pass pass;
+  pass.out = f();
+  pass.out.backward(grad);
+  for (const at::Tensor& t : inputs) pass.grads.push_back(t.grad().clone());
+  return pass;
+}
+
+void expect_bit_equal(const Pass& ours, const Pass& ops) {
+  EXPECT_TRUE(at::equal(ours.out, ops.out)) << (ours.out - ops.out).abs().max().item<double>();
+  ASSERT_EQ(ours.grads.size(), ops.grads.size());
+  for (size_t i = 0; i < ours.grads.size(); ++i)
+    EXPECT_TRUE(at::equal(ours.grads[i], ops.grads[i]))
+        << "gradient " << i << ": " << (ours.grads[i] - ops.grads[i]).abs().max().item<double>();
+}
+
+/// (B, T, 1, D) cos and sin as rope_cos_sin makes them, over wide angles.
+std::pair<at::Tensor, at::Tensor> angles(int64_t B, int64_t T, int64_t D) {
+  const at::Tensor a = at::rand({B, T, 1, D}) * 300;
+  return {a.cos(), a.sin()};
+}
+
+TEST_F(FusedOps, LibraryRmsNormIsTheDecompositionToTheBit) {
+  // The bench's large hidden size and a Qwen3 per-head norm (D = 64), values over several magnitudes.
+  for (const int64_t N : {512, 64}) {
+    const at::Tensor x = (at::randn({4, 96, N}) * at::exp(at::randn({4, 96, 1}) * 3)).requires_grad_();
+    const at::Tensor weight = (1 + 0.1 * at::randn({N})).requires_grad_();
+    const at::Tensor grad = at::randn({4, 96, N});
+    EXPECT_EQ(trl::use_library_rms_norm(x, weight), trl::compat::kRmsNorm);
+    const Pass ours = run([&] { return trl::rms_norm(x, weight, 1e-6); }, {x, weight}, grad);
+    trl::ScopedGenericKernels generic;
+    EXPECT_FALSE(trl::use_library_rms_norm(x, weight));
+    expect_bit_equal(ours, run([&] { return trl::rms_norm(x, weight, 1e-6); }, {x, weight}, grad));
+  }
+}
+
+TEST_F(FusedOps, RmsNormKeepsTheOpsForOtherDtypes) {
+  const at::Tensor weight = at::ones({16});
+  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}, at::kDouble), weight.to(at::kDouble)));
+  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}).to(at::kBFloat16), weight.to(at::kBFloat16)));
+  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}), weight.to(at::kBFloat16)));
+}
+
+TEST_F(FusedOps, RopeKernelIsTheOpsToTheBit) {
+  const auto [cos, sin] = angles(4, 96, 64);
+  for (const int64_t heads : {8, 4}) {  // the bench's large q and k
+    // A view of a projection's output, as self_attention hands it over.
+    const at::Tensor x = at::randn({4, 96, heads * 64}).mul_(3).requires_grad_();
+    const at::Tensor grad = at::randn({4, heads, 96, 64}).transpose(1, 2);  // non-contiguous, as from attention
+    auto rope = [&] { return trl::apply_rope(x.view({4, 96, heads, 64}), cos, sin); };
+    ASSERT_TRUE(trl::use_rope_kernel(x.view({4, 96, heads, 64}), cos, sin));
+    const Pass ours = run(rope, {x}, grad);
+    trl::ScopedGenericKernels generic;
+    ASSERT_FALSE(trl::use_rope_kernel(x.view({4, 96, heads, 64}), cos, sin));
+    expect_bit_equal(ours, run(rope, {x}, grad));
+  }
+}
+
+TEST_F(FusedOps, RopeKernelIsTheOpsAtADecodeStep) {
+  c10::InferenceMode inference;
+  const at::Tensor x = at::randn({8, 1, 8, 64});
+  const auto [cos, sin] = angles(8, 1, 64);
+  const at::Tensor ours = trl::apply_rope(x, cos, sin);
+  trl::ScopedGenericKernels generic;
+  EXPECT_TRUE(at::equal(ours, trl::apply_rope(x, cos, sin)));
+}
+
+TEST_F(FusedOps, RopeKernelSameOnOneAndTwoThreads) {
+  const at::Tensor x = at::randn({4, 200, 8, 64}).requires_grad_();
+  const auto [cos, sin] = angles(4, 200, 64);
+  const at::Tensor grad = at::randn({4, 200, 8, 64});
+  const Pass two = run([&] { return trl::rope_kernel(x, cos, sin); }, {x}, grad);
+  at::set_num_threads(1);
+  expect_bit_equal(two, run([&] { return trl::rope_kernel(x, cos, sin); }, {x}, grad));
+}
+
+TEST_F(FusedOps, RopeKeepsTheOpsWhereTheKernelDoesNotApply) {
+  const auto [cos, sin] = angles(2, 3, 8);
+  const at::Tensor x = at::randn({2, 3, 4, 8});
+  EXPECT_TRUE(trl::use_rope_kernel(x, cos, sin));
+  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kDouble), cos.to(at::kDouble), sin.to(at::kDouble)));
+  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kBFloat16), cos, sin));  // autocast's projections
+  EXPECT_FALSE(trl::use_rope_kernel(x, cos.requires_grad_(), sin));     // a gradient for the angles
+  EXPECT_FALSE(trl::use_rope_kernel(x, cos.detach().expand({2, 3, 4, 8}), sin));  // not (B, T, 1, D)
+  EXPECT_FALSE(trl::use_rope_kernel(at::randn({2, 3, 4, 7}), at::ones({2, 3, 1, 7}), at::ones({2, 3, 1, 7})));
+  // Where the kernel does not apply, apply_rope still computes x·cos + rotate_half(x)·sin.
+  const at::Tensor xd = x.to(at::kDouble), cd = cos.detach().to(at::kDouble), sd = sin.to(at::kDouble);
+  const at::Tensor expected = xd * cd + at::cat({-xd.narrow(-1, 4, 4), xd.narrow(-1, 0, 4)}, -1) * sd;
+  EXPECT_TRUE(at::allclose(trl::apply_rope(xd, cd, sd), expected));
+}
+
+}  // namespace
