@@ -24,14 +24,6 @@ at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   return compat::fused_attention(q, k, v, mask);
 }
 
-bool use_library_rms_norm(const at::Tensor& x, const at::Tensor& weight) {
-  return compat::kRmsNorm && use_cpu_kernels(x) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat;
-}
-
-at::Tensor library_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  return compat::library_rms_norm(x, weight, eps);
-}
-
 ScopedGenericKernels::ScopedGenericKernels() : previous_(generic_forced.exchange(true)) {}
 
 ScopedGenericKernels::~ScopedGenericKernels() { generic_forced.store(previous_); }

@@ -35,16 +35,6 @@ bool use_fused_attention();
 /// softmax(q·kᵀ/sqrt(D) + mask)·v by LibTorch's fused kernel, grouped-query heads included (core/torch_compat.h).
 at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
 
-/// Whether rms_norm (model/causal_lm_impl.h) over `x` takes LibTorch's own op (library_rms_norm below): a
-/// LibTorch that has one (2.4 and later), x and weight float32 on the CPU, generic path not forced. There its
-/// forward and backward give the decomposed arithmetic of transformers' RMSNorm to the bit, in one autograd
-/// node instead of six (test FusedOps.LibraryRmsNormIsTheDecompositionToTheBit); CUDA's fused kernel
-/// reduces in another order, so other devices keep the decomposition.
-bool use_library_rms_norm(const at::Tensor& x, const at::Tensor& weight);
-
-/// weight · (x · rsqrt(mean(x²) + eps)) over the last dim by at::rms_norm; only where use_library_rms_norm().
-at::Tensor library_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
-
 /// For tests: while alive, every CPU-specific kernel takes its device-generic path on the CPU too
 /// (process-wide; restores the previous setting).
 class ScopedGenericKernels {

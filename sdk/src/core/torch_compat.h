@@ -18,11 +18,6 @@
 #if TORCH_VERSION_MAJOR >= 2
 #include <ATen/ops/scaled_dot_product_attention.h>
 #endif
-// at::rms_norm: LibTorch 2.4 and later.
-#define TRL_TORCH_HAS_RMS_NORM (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
-#if TRL_TORCH_HAS_RMS_NORM
-#include <ATen/ops/rms_norm.h>
-#endif
 
 namespace trl::compat {
 
@@ -98,21 +93,6 @@ inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, cons
   TORCH_CHECK(false, "fused_attention: LibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR,
               " has no fused attention kernel");
   return q;
-#endif
-}
-
-/// Whether LibTorch has its own RMSNorm op (at::rms_norm, 2.4 and later; 1.13 has none).
-inline constexpr bool kRmsNorm = TRL_TORCH_HAS_RMS_NORM;
-
-/// weight · (x · rsqrt(mean(x²) over the last dim + eps)) by LibTorch's at::rms_norm, one autograd node with
-/// its own backward. Only where kRmsNorm.
-inline at::Tensor library_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-#if TRL_TORCH_HAS_RMS_NORM
-  return at::rms_norm(x, {x.size(-1)}, weight, eps);
-#else
-  (void)weight, (void)eps;
-  TORCH_CHECK(false, "library_rms_norm: LibTorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR, " has no rms_norm op");
-  return x;
 #endif
 }
 

@@ -118,7 +118,6 @@ void check_input(const ModelConfig& config, const std::string& source, c10::Devi
 }  // namespace
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  if (use_library_rms_norm(x, weight)) return library_rms_norm(x, weight, eps);  // the same values, fewer passes
   // transformers normalises in float32 whatever the weights' dtype; float64 stays float64 here.
   const at::Tensor xf = x.to(at::promote_types(at::kFloat, x.scalar_type()));
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);

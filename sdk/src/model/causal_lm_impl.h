@@ -64,8 +64,7 @@ struct CausalLM::Impl {
 };
 
 /// Llama-style RMSNorm over the last dim: computed in float32, cast back, then scaled (transformers'
-/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N). Float32 on the CPU with LibTorch 2.x: at::rms_norm,
-/// the same values in one autograd node (core/kernel_dispatch.h, use_library_rms_norm).
+/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N).
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// RoPE inverse frequencies (D/2) float32 for the config's theta and scaling (transformers'

@@ -1,7 +1,7 @@
-// The forward pass's one-node replacements of transformers' decomposed ops (rms_norm through at::rms_norm on
-// LibTorch 2.x, apply_rope through rope_kernel) against those ops, forward and backward, to the bit: `make
-// parity` compares trl-host's training with TRL's, and a last-bit change there grows over the steps. The
-// generic ops are what ScopedGenericKernels selects on the CPU.
+// The forward pass's one-node replacement of transformers' decomposed rotary embedding (apply_rope through
+// rope_kernel) against those ops, forward and backward, to the bit: `make parity` compares trl-host's training
+// with TRL's, and a last-bit change there grows over the steps. The generic ops are what ScopedGenericKernels
+// selects on the CPU.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -9,13 +9,12 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/kernel_dispatch.h"
-#include "core/torch_compat.h"
 #include "model/causal_lm_impl.h"
 #include "model/rope_kernel.h"
 
 namespace {
 
-class FusedOps : public ::testing::Test {
+class RopeKernel : public ::testing::Test {
  protected:
   void SetUp() override {
     saved_threads_ = at::get_num_threads();
@@ -59,28 +58,7 @@ std::pair<at::Tensor, at::Tensor> angles(int64_t B, int64_t T, int64_t D) {
   return {a.cos(), a.sin()};
 }
 
-TEST_F(FusedOps, LibraryRmsNormIsTheDecompositionToTheBit) {
-  // The bench's large hidden size and a Qwen3 per-head norm (D = 64), values over several magnitudes.
-  for (const int64_t N : {512, 64}) {
-    const at::Tensor x = (at::randn({4, 96, N}) * at::exp(at::randn({4, 96, 1}) * 3)).requires_grad_();
-    const at::Tensor weight = (1 + 0.1 * at::randn({N})).requires_grad_();
-    const at::Tensor grad = at::randn({4, 96, N});
-    EXPECT_EQ(trl::use_library_rms_norm(x, weight), trl::compat::kRmsNorm);
-    const Pass ours = run([&] { return trl::rms_norm(x, weight, 1e-6); }, {x, weight}, grad);
-    trl::ScopedGenericKernels generic;
-    EXPECT_FALSE(trl::use_library_rms_norm(x, weight));
-    expect_bit_equal(ours, run([&] { return trl::rms_norm(x, weight, 1e-6); }, {x, weight}, grad));
-  }
-}
-
-TEST_F(FusedOps, RmsNormKeepsTheOpsForOtherDtypes) {
-  const at::Tensor weight = at::ones({16});
-  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}, at::kDouble), weight.to(at::kDouble)));
-  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}).to(at::kBFloat16), weight.to(at::kBFloat16)));
-  EXPECT_FALSE(trl::use_library_rms_norm(at::randn({2, 16}), weight.to(at::kBFloat16)));
-}
-
-TEST_F(FusedOps, RopeKernelIsTheOpsToTheBit) {
+TEST_F(RopeKernel, IsTheOpsToTheBit) {
   const auto [cos, sin] = angles(4, 96, 64);
   for (const int64_t heads : {8, 4}) {  // the bench's large q and k
     // A view of a projection's output, as self_attention hands it over.
@@ -95,7 +73,7 @@ TEST_F(FusedOps, RopeKernelIsTheOpsToTheBit) {
   }
 }
 
-TEST_F(FusedOps, RopeKernelIsTheOpsAtADecodeStep) {
+TEST_F(RopeKernel, IsTheOpsAtADecodeStep) {
   c10::InferenceMode inference;
   const at::Tensor x = at::randn({8, 1, 8, 64});
   const auto [cos, sin] = angles(8, 1, 64);
@@ -104,7 +82,7 @@ TEST_F(FusedOps, RopeKernelIsTheOpsAtADecodeStep) {
   EXPECT_TRUE(at::equal(ours, trl::apply_rope(x, cos, sin)));
 }
 
-TEST_F(FusedOps, RopeKernelSameOnOneAndTwoThreads) {
+TEST_F(RopeKernel, SameOnOneAndTwoThreads) {
   const at::Tensor x = at::randn({4, 200, 8, 64}).requires_grad_();
   const auto [cos, sin] = angles(4, 200, 64);
   const at::Tensor grad = at::randn({4, 200, 8, 64});
@@ -113,7 +91,7 @@ TEST_F(FusedOps, RopeKernelSameOnOneAndTwoThreads) {
   expect_bit_equal(two, run([&] { return trl::rope_kernel(x, cos, sin); }, {x}, grad));
 }
 
-TEST_F(FusedOps, RopeKeepsTheOpsWhereTheKernelDoesNotApply) {
+TEST_F(RopeKernel, OpsKeptWhereTheKernelDoesNotApply) {
   const auto [cos, sin] = angles(2, 3, 8);
   const at::Tensor x = at::randn({2, 3, 4, 8});
   EXPECT_TRUE(trl::use_rope_kernel(x, cos, sin));
