@@ -14,6 +14,7 @@
 
 #include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
+#include "model_test_support.h"
 #include "train/autocast_scope.h"
 
 namespace {
@@ -29,14 +30,9 @@ at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::T
 }
 
 /// Runs on two intra-op threads (the sliced path spreads its slices over them) and restores the count.
-class AttentionTest : public ::testing::Test {
+class AttentionTest : public trl::testing_support::TwoThreadsTest {
  protected:
-  void SetUp() override {
-    saved_threads_ = at::get_num_threads();
-    at::set_num_threads(2);
-    at::manual_seed(7);
-  }
-  void TearDown() override { at::set_num_threads(saved_threads_); }
+  AttentionTest() : TwoThreadsTest(7) {}
 
   /// Compares grouped_attention with eager_attention, outputs and the gradients of q, k and v.
   static void expect_same_as_eager(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -55,9 +51,6 @@ class AttentionTest : public ::testing::Test {
     EXPECT_TRUE(at::allclose(k1.grad(), k2.grad(), tolerance, tolerance)) << "dk";
     EXPECT_TRUE(at::allclose(v1.grad(), v2.grad(), tolerance, tolerance)) << "dv";
   }
-
- private:
-  int saved_threads_ = 1;
 };
 
 /// Key mask (B, L) with left padding of `pad[b]` positions in row b.

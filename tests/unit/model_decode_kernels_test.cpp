@@ -14,25 +14,18 @@
 #include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
 #include "model/decode_kernels.h"
+#include "model_test_support.h"
 
 namespace {
 
-class DecodeKernels : public ::testing::Test {
+class DecodeKernels : public trl::testing_support::TwoThreadsTest {
  protected:
-  void SetUp() override {
-    saved_threads_ = at::get_num_threads();
-    at::set_num_threads(2);
-    at::manual_seed(11);
-  }
-  void TearDown() override { at::set_num_threads(saved_threads_); }
+  DecodeKernels() : TwoThreadsTest(11) {}
 
   static void expect_close(const at::Tensor& ours, const at::Tensor& theirs, double tolerance) {
     ASSERT_EQ(ours.sizes(), theirs.sizes());
     EXPECT_TRUE(at::allclose(ours, theirs, tolerance, tolerance)) << (ours - theirs).abs().max().item<double>();
   }
-
- private:
-  int saved_threads_ = 1;
 };
 
 TEST_F(DecodeKernels, RmsNormEqualsTheOps) {

@@ -16,17 +16,13 @@
 
 #include "core/kernel_dispatch.h"
 #include "model/decode_products.h"
+#include "model_test_support.h"
 
 namespace {
 
-class DecodeProducts : public ::testing::Test {
+class DecodeProducts : public trl::testing_support::TwoThreadsTest {
  protected:
-  void SetUp() override {
-    saved_threads_ = at::get_num_threads();
-    at::set_num_threads(2);
-    at::manual_seed(5);
-  }
-  void TearDown() override { at::set_num_threads(saved_threads_); }
+  DecodeProducts() : TwoThreadsTest(5) {}
 
   /// Whether this CPU runs the kernel: x86-64 with AVX2 and FMA (asked of the CPU, not of use_decode_linear()).
   static bool cpu_runs_kernel() {
@@ -77,9 +73,6 @@ class DecodeProducts : public ::testing::Test {
     const at::Tensor theirs = at::linear(x, w, bias);
     EXPECT_TRUE(at::allclose(ours, theirs, 2e-5, 2e-5)) << (ours - theirs).abs().max().item<double>();
   }
-
- private:
-  int saved_threads_ = 1;
 };
 
 TEST_F(DecodeProducts, EqualLibTorchAtTheBenchShapes) {

@@ -11,20 +11,13 @@
 #include "core/kernel_dispatch.h"
 #include "model/causal_lm_impl.h"
 #include "model/rope_kernel.h"
+#include "model_test_support.h"
 
 namespace {
 
-class RopeKernel : public ::testing::Test {
+class RopeKernel : public trl::testing_support::TwoThreadsTest {
  protected:
-  void SetUp() override {
-    saved_threads_ = at::get_num_threads();
-    at::set_num_threads(2);
-    at::manual_seed(5);
-  }
-  void TearDown() override { at::set_num_threads(saved_threads_); }
-
- private:
-  int saved_threads_ = 1;
+  RopeKernel() : TwoThreadsTest(5) {}
 };
 
 /// Output and the gradients of `inputs` for the output gradient `grad` (in the layout autograd would hand

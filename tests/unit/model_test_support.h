@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <filesystem>
 #include <fstream>
@@ -13,12 +14,30 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "trl/sdk/model/model_config.h"
 
 namespace trl::testing_support {
+
+/// A fixture on two intra-op threads (the CPU kernels spread their rows or slices over them) with a fixed
+/// seed; the previous thread count comes back after each test.
+class TwoThreadsTest : public ::testing::Test {
+ protected:
+  explicit TwoThreadsTest(uint64_t seed) : seed_(seed) {}
+  void SetUp() override {
+    saved_threads_ = at::get_num_threads();
+    at::set_num_threads(2);
+    at::manual_seed(seed_);
+  }
+  void TearDown() override { at::set_num_threads(saved_threads_); }
+
+ private:
+  uint64_t seed_;
+  int saved_threads_ = 1;
+};
 
 /// A tiny decoder config (vocab 64, hidden 32, 2 layers, 4 query / 2 key-value heads) of `model_type`,
 /// with `overrides` merged over it.
