@@ -18,7 +18,8 @@ bool use_rope_kernel(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 /// the bit as well (cos and sin are constants of the positions and get none). One pass each way instead of
 /// five ops forward (neg, cat, two products, a sum) and eight backward (two products, the slices' zero-filled
 /// copies, a negation, three sums). Rows are spread over the intra-op threads, each computed whole by one
-/// thread, so results do not depend on the thread count. Only where use_rope_kernel().
+/// thread, so results do not depend on the thread count. Differentiable once (its backward is a kernel, not
+/// ops autograd could differentiate again; no trainer takes second derivatives). Only where use_rope_kernel().
 at::Tensor rope_kernel(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 }  // namespace trl
