@@ -25,15 +25,10 @@
 
 #include "core/kernel_dispatch.h"
 #include "core/vector_clones.h"
+#include "kernel_grain.h"
 
 namespace trl {
 namespace {
-
-/// Elements below which a pass stays on the calling thread: waking a worker costs more than the pass.
-constexpr int64_t kSerialElements = 1 << 15;
-
-/// Rows (or slices) per task so that each task covers at least kSerialElements values of `width` each.
-int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, kSerialElements / std::max<int64_t>(1, width)); }
 
 /// a·b over n floats with eight partial sums, which the compiler turns into vector multiply-adds.
 inline float dot(const float* __restrict a, const float* __restrict b, int64_t n) {

@@ -8,23 +8,19 @@
 // them into fused multiply-adds.
 #include "rope_kernel.h"
 
-#include <algorithm>
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/kernel_dispatch.h"
+#include "kernel_grain.h"
 
 namespace trl {
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-/// Elements per task below which a pass stays on the calling thread (decode_kernels.cpp measured the same).
-constexpr int64_t kSerialElements = 1 << 15;
 
 /// Rows of D floats of a (B, T, heads, D) view whose last dim is contiguous; cos and sin are (B, T, 1, D),
 /// read with a head stride of 0.
@@ -67,8 +63,7 @@ at::Tensor rope_pass(const at::Tensor& in_any, const at::Tensor& cos, const at::
   at::Tensor out = at::empty({B, T, heads, D}, in.options().memory_format(at::MemoryFormat::Contiguous));
   const Rows src(in, heads, false), c(cos, heads, true), s(sin, heads, true);
   float* dst = out.data_ptr<float>();
-  const int64_t grain = std::max<int64_t>(1, kSerialElements / std::max<int64_t>(1, D));
-  at::parallel_for(0, B * T * heads, grain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, B * T * heads, grain_rows(D), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       if (backward) {
         backward_row(src.row(r), c.row(r), s.row(r), dst + r * D, half);
@@ -88,8 +83,7 @@ struct RopeFunction : public torch::autograd::Function<RopeFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const variable_list saved = ctx->get_saved_variables();
-    return {rope_pass(grad_outputs[0].to(at::kFloat), saved[0], saved[1], /*backward=*/true), at::Tensor(),
-            at::Tensor()};
+    return {rope_pass(grad_outputs[0], saved[0], saved[1], /*backward=*/true), at::Tensor(), at::Tensor()};
   }
 };
 
