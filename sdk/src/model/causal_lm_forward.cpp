@@ -11,6 +11,7 @@
 #include "decode_kernels.h"
 #include "decode_products.h"
 #include "lora_impl.h"
+#include "rms_norm_kernel.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/kv_cache.h"
 
@@ -118,17 +119,19 @@ void check_input(const ModelConfig& config, const std::string& source, c10::Devi
 }  // namespace
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  if (use_rms_norm_kernel(x, weight)) return rms_norm_kernel(x, weight, eps);
   // transformers normalises in float32 whatever the weights' dtype; float64 stays float64 here.
   const at::Tensor xf = x.to(at::promote_types(at::kFloat, x.scalar_type()));
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());
 }
 
-at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                                   const at::Tensor& position_ids, KVCache* cache) const {
-  const Impl& m = *impl_;
+namespace {
+
+/// hidden_states() of input_ids whose token embeddings `x` (B, T, H) are already looked up.
+at::Tensor decoder_stack(const CausalLMAccess::Impl& m, const at::Tensor& input_ids, at::Tensor x,
+                         const at::Tensor& attention_mask, const at::Tensor& position_ids, KVCache* cache) {
   const ModelConfig& c = m.config;
-  check_input(c, m.source, m.device, input_ids, attention_mask, position_ids);
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   const at::Tensor real = attention_mask.defined() ? attention_mask.to(at::kBool)
                                                    : at::ones({B, T}, input_ids.options().dtype(at::kBool));
@@ -156,12 +159,41 @@ at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor
   std::tie(ctx.cos, ctx.sin) = rope_cos_sin(m.inv_freq, positions, m.dtype);
   ctx.mask = attention_bias_mask(key_mask, offset, T, m.dtype);
 
-  // padding_idx as nn.Embedding(padding_idx=pad_token_id): that row gets no gradient, as in transformers.
-  at::Tensor x = at::embedding(m.weights.embed, input_ids, c.pad_token_id.value_or(-1));  // (B, T, H)
   ctx.decode = use_decode_kernels(x);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) x = decoder_layer(c, m.weights.layers[i], i, x, ctx);
   if (cache != nullptr) cache->end_step();
   return ctx.norm(x, m.weights.norm, c.rms_norm_eps);
+}
+
+/// The embedding lookup: padding_idx as nn.Embedding(padding_idx=pad_token_id), so that row gets no gradient,
+/// as in transformers.
+at::Tensor lookup(const CausalLMAccess::Impl& m, const at::Tensor& ids) {
+  return at::embedding(m.weights.embed, ids, m.config.pad_token_id.value_or(-1));
+}
+
+}  // namespace
+
+at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                   const at::Tensor& position_ids, KVCache* cache) const {
+  const Impl& m = *impl_;
+  check_input(m.config, m.source, m.device, input_ids, attention_mask, position_ids);
+  return decoder_stack(m, input_ids, lookup(m, input_ids), attention_mask, position_ids, cache);  // x: (B, T, H)
+}
+
+at::Tensor embed_tokens(const CausalLM& model, const at::Tensor& ids) {
+  const CausalLMAccess::Impl& m = CausalLMAccess::impl(model);
+  check_input(m.config, m.source, m.device, ids, {}, {});
+  return lookup(m, ids);
+}
+
+at::Tensor hidden_states_of_embeddings(const CausalLM& model, const at::Tensor& input_ids, const at::Tensor& embedded,
+                                       const at::Tensor& attention_mask, KVCache* cache) {
+  const CausalLMAccess::Impl& m = CausalLMAccess::impl(model);
+  check_input(m.config, m.source, m.device, input_ids, attention_mask, {});
+  TRL_INTERNAL_ASSERT(embedded.dim() == 3 && embedded.size(0) == input_ids.size(0) &&
+                          embedded.size(1) == input_ids.size(1) && embedded.size(2) == m.config.hidden_size,
+                      "hidden_states: the embeddings must be (B, T, H) for input_ids (B, T)");
+  return decoder_stack(m, input_ids, embedded, attention_mask, {}, cache);
 }
 
 at::Tensor CausalLM::logits(const at::Tensor& hidden) const {

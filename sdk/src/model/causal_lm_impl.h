@@ -63,6 +63,16 @@ struct CausalLM::Impl {
   void finish();
 };
 
+/// The token embeddings (B, T, H) of ids (B, T), looked up as hidden_states() looks them up (ids checked the
+/// same way). One lookup of several id tensors, concatenated, gives the (V, H) table one dense gradient instead
+/// of one per lookup (shared_prefix.cpp: the prompt and completion parts of a shared-prefix forward).
+at::Tensor embed_tokens(const CausalLM& model, const at::Tensor& ids);
+
+/// CausalLM::hidden_states() (default positions) of input_ids (B, T) whose embeddings (B, T, H) came from
+/// embed_tokens().
+at::Tensor hidden_states_of_embeddings(const CausalLM& model, const at::Tensor& input_ids, const at::Tensor& embedded,
+                                       const at::Tensor& attention_mask, KVCache* cache);
+
 /// Llama-style RMSNorm over the last dim: computed in float32, cast back, then scaled (transformers'
 /// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N).
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);

@@ -13,6 +13,7 @@
 
 #include <ATen/ATen.h>
 
+#include "causal_lm_impl.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/kv_cache.h"
@@ -107,12 +108,22 @@ at::Tensor shared_prefix_hidden_states(const CausalLM& model, const at::Tensor& 
   const at::Tensor slots = at::tensor(slot, at::kLong).to(device);       // (R)
   const at::Tensor mask = mask_or_ones(input_ids, attention_mask);
 
-  KVCache cache(model, static_cast<int64_t>(roots.size()));
-  const at::Tensor head = model.hidden_states(input_ids.index_select(0, root_rows).narrow(1, 0, prefix),
-                                              mask.index_select(0, root_rows).narrow(1, 0, prefix), {}, &cache);  // (U, P, H)
+  const int64_t U = static_cast<int64_t>(roots.size()), R = input_ids.size(0), H = model.config().hidden_size;
+  const at::Tensor head_ids = input_ids.index_select(0, root_rows).narrow(1, 0, prefix);  // (U, P)
+  const at::Tensor tail_ids = input_ids.narrow(1, prefix, T - prefix);                     // (R, T - P)
+  // Both parts' embeddings in one lookup: a second lookup would give the (V, H) table a second zero-filled
+  // gradient, added to the first in the backward pass (two passes over V·H values for a few thousand rows).
+  const std::vector<at::Tensor> embedded =
+      at::split_with_sizes(embed_tokens(model, at::cat({head_ids.reshape({1, -1}), tail_ids.reshape({1, -1})}, 1))
+                               .squeeze(0),
+                           {U * prefix, R * (T - prefix)});
+
+  KVCache cache(model, U);
+  const at::Tensor head = hidden_states_of_embeddings(model, head_ids, embedded[0].view({U, prefix, H}),
+                                                      mask.index_select(0, root_rows).narrow(1, 0, prefix), &cache);  // (U, P, H)
   cache.select_rows(slots);
-  const at::Tensor tail = model.hidden_states(input_ids.narrow(1, prefix, T - prefix),
-                                              mask.narrow(1, prefix, T - prefix), {}, &cache);  // (R, T - P, H)
+  const at::Tensor tail = hidden_states_of_embeddings(model, tail_ids, embedded[1].view({R, T - prefix, H}),
+                                                      mask.narrow(1, prefix, T - prefix), &cache);  // (R, T - P, H)
   return at::cat({head.index_select(0, slots), tail}, 1);
 }
 
