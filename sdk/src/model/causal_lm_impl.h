@@ -74,7 +74,7 @@ at::Tensor hidden_states_of_embeddings(const CausalLM& model, const at::Tensor& 
                                        const at::Tensor& attention_mask, KVCache* cache);
 
 /// Llama-style RMSNorm over the last dim: computed in float32, cast back, then scaled (transformers'
-/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N).
+/// LlamaRMSNorm / Qwen2RMSNorm). x (..., N), weight (N). float32 on the CPU takes rms_norm_kernel.h.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// RoPE inverse frequencies (D/2) float32 for the config's theta and scaling (transformers'
