@@ -70,21 +70,32 @@ at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& weight, double ep
   return y;
 }
 
+/// What both gradients read: the output's gradient g, x and the weight as saved, and r per row (all contiguous).
+struct Saved {
+  int64_t H, rows;
+  const float *g, *x, *w, *inverse;
+
+  Saved(const at::Tensor& g_in, const at::Tensor& x_in, const at::Tensor& weight, const at::Tensor& inverse_in)
+      : H(x_in.size(-1)),
+        rows(x_in.numel() / H),
+        g(g_in.data_ptr<float>()),
+        x(x_in.data_ptr<float>()),
+        w(weight.data_ptr<float>()),
+        inverse(inverse_in.data_ptr<float>()) {}
+};
+
 /// The gradient for x: autograd's sum of the two paths through x · r and through pow → mean → rsqrt, each
 /// rounded as its backward op rounds it (MulBackward0 g·w, then ·r; RsqrtBackward0 −0.5·grad·r³ with r³ = r·r·r;
-/// MeanBackward1 / H; PowBackward0 ·(2·x)).
-at::Tensor input_gradient(const at::Tensor& g, const at::Tensor& x, const at::Tensor& weight,
-                          const at::Tensor& inverse) {
-  const int64_t H = x.size(-1), rows = x.numel() / H;
-  at::Tensor dx = at::empty_like(x, at::MemoryFormat::Contiguous);
-  const float *gs = g.data_ptr<float>(), *xs = x.data_ptr<float>(), *w = weight.data_ptr<float>();
-  const float* inv = inverse.data_ptr<float>();
+/// MeanBackward1 / H; PowBackward0 ·(2·x)), written into dx (x's shape, contiguous).
+at::Tensor input_gradient(const Saved& in, at::Tensor dx) {
+  const int64_t H = in.H;
+  const float* w = in.w;
   float* dst = dx.data_ptr<float>();
   const float width = static_cast<float>(H);
-  at::parallel_for(0, rows, grain_rows(H), [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, in.rows, grain_rows(H), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float *gr = gs + r * H, *xr = xs + r * H;
-      const float inverse_r = inv[r];
+      const float *gr = in.g + r * H, *xr = in.x + r * H;
+      const float inverse_r = in.inverse[r];
       const float grad_inverse = row_sum(H, [gr, xr, w](int64_t i) { return (gr[i] * w[i]) * xr[i]; });
       const float grad_square = ((-0.5f * grad_inverse) * ((inverse_r * inverse_r) * inverse_r)) / width;
       float* dr = dst + r * H;
@@ -95,12 +106,10 @@ at::Tensor input_gradient(const at::Tensor& g, const at::Tensor& x, const at::Te
 }
 
 /// The weight's gradient Σ over rows of g · (x · r): columns spread over the threads, each column's rows
-/// summed in order (blocks of kBlockRows in float, the blocks in double), whatever the thread count.
-at::Tensor weight_gradient(const at::Tensor& g, const at::Tensor& x, const at::Tensor& weight,
-                           const at::Tensor& inverse) {
-  const int64_t H = x.size(-1), rows = x.numel() / H;
-  at::Tensor dw = at::empty_like(weight, at::MemoryFormat::Contiguous);
-  const float *gs = g.data_ptr<float>(), *xs = x.data_ptr<float>(), *inv = inverse.data_ptr<float>();
+/// summed in order (blocks of kBlockRows in float, the blocks in double), whatever the thread count; written
+/// into dw (H).
+at::Tensor weight_gradient(const Saved& in, at::Tensor dw) {
+  const int64_t H = in.H, rows = in.rows;
   float* dst = dw.data_ptr<float>();
   const int64_t grain = std::max<int64_t>(16, kSerialElements / std::max<int64_t>(1, rows));
   at::parallel_for(0, H, grain, [&](int64_t begin, int64_t end) {
@@ -110,8 +119,8 @@ at::Tensor weight_gradient(const at::Tensor& g, const at::Tensor& x, const at::T
     for (int64_t first = 0; first < rows; first += kBlockRows) {
       std::fill(block.begin(), block.end(), 0.0f);
       for (int64_t r = first; r < std::min(rows, first + kBlockRows); ++r) {
-        const float *gr = gs + r * H + begin, *xr = xs + r * H + begin;
-        const float inverse_r = inv[r];
+        const float *gr = in.g + r * H + begin, *xr = in.x + r * H + begin;
+        const float inverse_r = in.inverse[r];
         for (int64_t j = 0; j < n; ++j) block[j] += gr[j] * (xr[j] * inverse_r);
       }
       for (int64_t j = 0; j < n; ++j) total[j] += block[j];
@@ -132,9 +141,10 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor g = grad_outputs[0].contiguous();
+    const Saved in(g, saved[0], saved[1], saved[2]);
     at::Tensor dx, dw;
-    if (ctx->needs_input_grad(0)) dx = input_gradient(g, saved[0], saved[1], saved[2]);
-    if (ctx->needs_input_grad(1)) dw = weight_gradient(g, saved[0], saved[1], saved[2]);
+    if (ctx->needs_input_grad(0)) dx = input_gradient(in, at::empty_like(saved[0], at::MemoryFormat::Contiguous));
+    if (ctx->needs_input_grad(1)) dw = weight_gradient(in, at::empty_like(saved[1], at::MemoryFormat::Contiguous));
     return {dx, dw, at::Tensor()};
   }
 };
