@@ -4,8 +4,9 @@
 // The CPU kernels (sliced attention, fused AdamW, bulk Exp(1) draws and the sampling race from their words,
 // the decode step's norms / attention / SwiGLU, the rotary embedding, the training step's RMSNorm, OpenBLAS
 // thread control) exist for speed on the CPU; a tensor on any other device (CUDA) takes the generic LibTorch
-// ops, which run wherever LibTorch runs. Each kernel asks use_cpu_kernels() with its tensor's device, and nothing else, so the
-// choice is in one place; tests force the generic path on the CPU to check it against the CPU kernel.
+// ops, which run wherever LibTorch runs. Each kernel asks use_cpu_kernels() with its tensor's device, and
+// nothing else, so the choice is in one place; tests force the generic path on the CPU to check it against the
+// CPU kernel.
 #pragma once
 
 #include <ATen/core/Tensor.h>

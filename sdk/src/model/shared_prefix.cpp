@@ -119,8 +119,9 @@ at::Tensor shared_prefix_hidden_states(const CausalLM& model, const at::Tensor& 
                            {U * prefix, R * (T - prefix)});
 
   KVCache cache(model, U);
-  const at::Tensor head = hidden_states_of_embeddings(model, head_ids, embedded[0].view({U, prefix, H}),
-                                                      mask.index_select(0, root_rows).narrow(1, 0, prefix), &cache);  // (U, P, H)
+  const at::Tensor head_mask = mask.index_select(0, root_rows).narrow(1, 0, prefix);  // (U, P)
+  const at::Tensor head =
+      hidden_states_of_embeddings(model, head_ids, embedded[0].view({U, prefix, H}), head_mask, &cache);  // (U, P, H)
   cache.select_rows(slots);
   const at::Tensor tail = hidden_states_of_embeddings(model, tail_ids, embedded[1].view({R, T - prefix, H}),
                                                       mask.narrow(1, prefix, T - prefix), &cache);  // (R, T - P, H)
