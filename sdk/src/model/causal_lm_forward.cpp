@@ -99,8 +99,9 @@ at::Tensor decoder_layer(const ModelConfig& c, const LayerWeights& w, int64_t la
   return after_attention + swiglu_mlp(w, ctx.norm(after_attention, w.post_norm, c.rms_norm_eps), layer, ctx);
 }
 
-void check_input(const ModelConfig& config, const std::string& source, c10::Device device, const at::Tensor& ids,
-                 const at::Tensor& attention_mask, const at::Tensor& position_ids) {
+/// input_ids (B, T) int64 on the model's device, with the mask and position ids of its shape where given.
+void check_shapes(c10::Device device, const at::Tensor& ids, const at::Tensor& attention_mask,
+                  const at::Tensor& position_ids) {
   TRL_INTERNAL_ASSERT(ids.defined() && ids.dim() == 2 && ids.size(1) > 0,
                       "hidden_states: input_ids must be (B, T) with T > 0");
   TRL_INTERNAL_ASSERT(ids.scalar_type() == at::kLong, "hidden_states: input_ids must be int64");
@@ -109,6 +110,10 @@ void check_input(const ModelConfig& config, const std::string& source, c10::Devi
                       "hidden_states: attention_mask must have input_ids' shape (B, T)");
   TRL_INTERNAL_ASSERT(!position_ids.defined() || position_ids.sizes() == ids.sizes(),
                       "hidden_states: position_ids must have input_ids' shape (B, T)");
+}
+
+/// Every token id in [0, V): a ModelError naming the model's source otherwise (a min and a max over the ids).
+void check_vocabulary(const ModelConfig& config, const std::string& source, const at::Tensor& ids) {
   const int64_t lowest = ids.min().item<int64_t>(), highest = ids.max().item<int64_t>();
   if (lowest < 0 || highest >= config.vocab_size)
     throw ModelError(source, "input_ids: token id " + std::to_string(lowest < 0 ? lowest : highest) +
@@ -176,20 +181,22 @@ at::Tensor lookup(const CausalLMAccess::Impl& m, const at::Tensor& ids) {
 at::Tensor CausalLM::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                                    const at::Tensor& position_ids, KVCache* cache) const {
   const Impl& m = *impl_;
-  check_input(m.config, m.source, m.device, input_ids, attention_mask, position_ids);
+  check_shapes(m.device, input_ids, attention_mask, position_ids);
+  check_vocabulary(m.config, m.source, input_ids);
   return decoder_stack(m, input_ids, lookup(m, input_ids), attention_mask, position_ids, cache);  // x: (B, T, H)
 }
 
 at::Tensor embed_tokens(const CausalLM& model, const at::Tensor& ids) {
   const CausalLMAccess::Impl& m = CausalLMAccess::impl(model);
-  check_input(m.config, m.source, m.device, ids, {}, {});
+  check_shapes(m.device, ids, {}, {});
+  check_vocabulary(m.config, m.source, ids);
   return lookup(m, ids);
 }
 
 at::Tensor hidden_states_of_embeddings(const CausalLM& model, const at::Tensor& input_ids, const at::Tensor& embedded,
                                        const at::Tensor& attention_mask, KVCache* cache) {
   const CausalLMAccess::Impl& m = CausalLMAccess::impl(model);
-  check_input(m.config, m.source, m.device, input_ids, attention_mask, {});
+  check_shapes(m.device, input_ids, attention_mask, {});  // the ids' vocabulary was checked by embed_tokens()
   TRL_INTERNAL_ASSERT(embedded.dim() == 3 && embedded.size(0) == input_ids.size(0) &&
                           embedded.size(1) == input_ids.size(1) && embedded.size(2) == m.config.hidden_size,
                       "hidden_states: the embeddings must be (B, T, H) for input_ids (B, T)");

@@ -1,5 +1,5 @@
-// Private to the model sources: how the CPU kernels (decode_kernels.cpp, rope_kernel.cpp) split a pass over the
-// intra-op threads with at::parallel_for.
+// Private to the model sources: how the CPU kernels (decode_kernels.cpp, rope_kernel.cpp, rms_norm_kernel.cpp)
+// split a pass over the intra-op threads with at::parallel_for.
 #pragma once
 
 #include <algorithm>

@@ -111,7 +111,7 @@ at::Tensor input_gradient(const Saved& in, at::Tensor dx) {
 at::Tensor weight_gradient(const Saved& in, at::Tensor dw) {
   const int64_t H = in.H, rows = in.rows;
   float* dst = dw.data_ptr<float>();
-  const int64_t grain = std::max<int64_t>(16, kSerialElements / std::max<int64_t>(1, rows));
+  const int64_t grain = std::max<int64_t>(16, grain_rows(rows));  // columns of `rows` values each
   at::parallel_for(0, H, grain, [&](int64_t begin, int64_t end) {
     const int64_t n = end - begin;
     std::vector<double> total(static_cast<size_t>(n), 0.0);
