@@ -13,6 +13,9 @@ Checks (fail loudly, exit 1), each peer against trl-host:
   dpo       losses of the first two steps to 1e-4 (absolute); chosen/rejected log-probs to 1e-4 relative
             where the peer reports them; grad norms of the first two steps to 1e-3 relative (real TRL: the
             first step's to 2e-3, bench/README.md)
+  dpo-bf16  the dpo step under bf16 autocast on every side (trl_bench, tuned.py and trl_peer.py --bf16): the
+            same values at bfloat16's precision, losses to 1e-3, log-probs to 5e-4 relative, grad norms to 5e-3
+            relative (TRL: the first step's); every side must report bf16, and TRL no gradient checkpointing
   grpo      on the inputs file's fixed completions before any update: loss, mean log-prob, mean entropy to
             1e-4, gradient norm to 1e-3 relative
   generate  the prefill's last-position logsumexp per row to 1e-4, and the first four sampled tokens of
@@ -34,7 +37,8 @@ import statistics
 import subprocess
 import sys
 
-WORKLOADS = ("dpo", "grpo", "generate")
+WORKLOADS = ("dpo", "dpo-bf16", "grpo", "generate")
+DPO = ("dpo", "dpo-bf16")  # the same step and products, in float32 and under bf16 autocast
 IMPLS = ("trl-host", "pytorch-tuned", "trl", "pytorch-eager")
 PEERS = IMPLS[1:]
 KEY = {"trl-host": "trl_host", "pytorch-tuned": "tuned", "trl": "trl", "pytorch-eager": "eager"}
@@ -70,6 +74,12 @@ def check_workload(workload, peer, ours, theirs):
                 expect("grad_norm", rtol=1e-3)
             elif step == 0:  # bench/README.md: TRL's logged norm is 0.1% off, and its second step follows its own update
                 expect("grad_norm", rtol=2e-3)
+        elif workload == "dpo-bf16":  # bfloat16 products on every side, each rounding in its own order
+            expect("loss", atol=1e-3)
+            expect("chosen_logps", rtol=5e-4)
+            expect("rejected_logps", rtol=5e-4)
+            if peer != "trl" or step == 0:
+                expect("grad_norm", rtol=5e-3)
         elif workload == "grpo":
             expect("loss", atol=1e-4)
             expect("mean_logp", atol=1e-4)
@@ -80,6 +90,21 @@ def check_workload(workload, peer, ours, theirs):
             if "first_tokens" in a:
                 expect("first_tokens")
     return failures
+
+
+def check_precision(workload, impl, result):
+    """Failure messages when a side of a dpo-bf16 row did not run bf16 (or TRL recomputed its activations), or a
+    side other than TRL ran the float32 rows in bf16 (TRL runs them with its defaults, recorded in the row)."""
+    bf16 = result.get("bf16")
+    if workload == "dpo-bf16":
+        failures = [] if bf16 is True else [f"{workload}: {impl} did not run under bf16 autocast (bf16: {bf16})"]
+        if impl == "trl" and result.get("gradient_checkpointing") is not False:
+            failures.append(f"{workload}: trl ran with gradient checkpointing "
+                            f"({result.get('gradient_checkpointing')}), the other sides keep their activations")
+        return failures
+    if impl != "trl" and bf16:
+        return [f"{workload}: {impl} ran under bf16 autocast, the row is float32"]
+    return []
 
 
 def machine():
@@ -177,7 +202,7 @@ def main():
             if "trl-host" not in r or len(r) < 2:
                 continue
             ours = r["trl-host"]
-            if workload == "dpo":  # the batch's shape: pairs of prompt + completion, half the sequence each
+            if workload in DPO:  # the batch's shape: pairs of prompt + completion, half the sequence each
                 pairs = len(ours["check"][0]["chosen_logps"])
                 seq = ours["tokens_per_step"] // (2 * pairs)
                 prompt, completion = seq // 2, seq - seq // 2
@@ -186,6 +211,10 @@ def main():
                    "omp_wait_policy": ours.get("omp_wait_policy", "unset"),
                    "gomp_spincount": ours.get("gomp_spincount", "unset")}
             for impl, res in r.items():
+                failures += [f"{preset} {m}" for m in check_precision(workload, impl, res)]
+                if impl == "trl":  # what TRL's step ran with: its defaults are bf16 + gradient checkpointing
+                    row["trl_bf16"] = res.get("bf16")
+                    row["trl_gradient_checkpointing"] = res.get("gradient_checkpointing")
                 if impl != "trl-host":
                     failures += [f"{preset} {m}" for m in check_workload(workload, impl, ours["check"], res["check"])]
                     if impl == "pytorch-tuned":  # it gets trl-host's process settings (scripts/bench.sh)
@@ -224,7 +253,10 @@ def main():
                 row["floor_parts_s"] = {k: statistics.median(load(p)["parts_s"][k] for p in floor_paths)
                                         for k in floor["parts_s"]}
                 row["trl_host_over_floor"] = row["trl_host_median_s"] / row["floor_median_s"]
-                if workload == "dpo" and config is not None and "flops_per_step" in floor:
+                if floor.get("bf16", False) != (workload == "dpo-bf16"):
+                    failures.append(f"{preset} {workload}: the floor's products ran in "
+                                    f"{'bfloat16' if floor.get('bf16') else 'float32'}")
+                if workload in DPO and config is not None and "flops_per_step" in floor:
                     # The floor times the step's products and nothing else: the executed FLOPs less attention
                     # (three times in the policy's forward and backward, once in the reference's).
                     want = (executed_dpo_flops(config, pairs, prompt, completion, "trl-host") -
@@ -264,6 +296,10 @@ def main():
         mfu = (f" {100 * row['trl_host_mfu_6nt']:6.1f}% {100 * row.get('trl_host_mfu_executed', 0):7.1f}%"
                if "trl_host_mfu_6nt" in row else "")
         print(f"{row['preset']:7} {row['workload']:9} {row['trl_host_median_s']:10.3f} {cells} {ratios} {rss}{mfu}")
+    for row in rows:
+        if row.get("trl_bf16") is not None:  # TRL's defaults are bf16 + gradient checkpointing (trl_peer.py)
+            print(f"{row['preset']} {row['workload']}: the TRL step ran {'under bf16 autocast' if row['trl_bf16'] else 'in float32'}"
+                  f"{', with' if row['trl_gradient_checkpointing'] else ', without'} gradient checkpointing")
     floors = [row for row in rows if "floor_median_s" in row]
     if floors:
         print("\nfloor: the workload's matrix products alone (bench/reference/gemm_floor.py, same rounds); "

@@ -2,7 +2,8 @@
 # `make bench`: trl-host against three PyTorch peers (bench/README.md). Usage: bench.sh [BUILD_DIR]
 # Environment: BENCH_PRESETS (default "tiny small large"), BENCH_THREADS (default: physical cores),
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps per round, default 3 / 1), BENCH_ROUNDS (interleaved
-# rounds, default 2), BENCH_WORKLOADS (default "dpo grpo generate"), BENCH_PEERS (default
+# rounds, default 2), BENCH_WORKLOADS (default "dpo dpo-bf16 grpo generate"; dpo-bf16 is the DPO step under
+# bf16 autocast on every side, TRL's default precision: bench/README.md), BENCH_PEERS (default
 # "pytorch-tuned trl pytorch-eager"), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
 # python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
 # scripts/python-env.sh trl build: the one reference environment that make parity and TORCH=pip use), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
@@ -19,7 +20,7 @@ mkdir -p "${1:-build}"
 build="$(cd "${1:-build}" && pwd)"
 python="${PYTHON:-/usr/bin/python3}"
 presets="${BENCH_PRESETS:-tiny small large}"
-workloads="${BENCH_WORKLOADS:-dpo grpo generate}"
+workloads="${BENCH_WORKLOADS:-dpo dpo-bf16 grpo generate}"
 peers="${BENCH_PEERS:-pytorch-tuned trl pytorch-eager}"
 steps="${BENCH_STEPS:-3}"
 warmup="${BENCH_WARMUP:-1}"
@@ -77,7 +78,9 @@ run_impl() {
   local impl=$1 preset=$2 workload=$3 round=$4
   local model="$work/models/$preset"
   local out="$runs/$preset/${impl}_$workload.r$round.json"
-  local common=(--workload "$workload" --model "$model" --inputs "$model/inputs.json" --steps "$steps"
+  # dpo-bf16: the dpo step with every side's --bf16 (autocast; TRL without gradient checkpointing).
+  local as=("$workload"); [ "$workload" != dpo-bf16 ] || as=(dpo --bf16)
+  local common=(--workload "${as[@]}" --model "$model" --inputs "$model/inputs.json" --steps "$steps"
                 --warmup "$warmup" --threads "$threads" --out "$out")
   case "$impl" in
     trl-host) "$bench" "${common[@]}" ;;
@@ -85,7 +88,8 @@ run_impl() {
     trl) [ "$workload" = generate ] || (cd "$ref" && "$venv/bin/python" trl_peer.py "${common[@]}" \
            > "$runs/$preset/trl_$workload.r$round.log" 2>&1) ||
            { echo "bench: the TRL peer failed, log: $runs/$preset/trl_$workload.r$round.log" >&2; return 1; } ;;
-    pytorch-eager) (cd "$ref" && "$python" peer.py "${common[@]}") ;;
+    # Debian's torch 1.13 peer has no bf16 step; it stays as it was.
+    pytorch-eager) [ "$workload" = dpo-bf16 ] || (cd "$ref" && "$python" peer.py "${common[@]}") ;;
     gemm-floor) (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" gemm_floor.py "${common[@]}") ;;
     *) echo "bench: unknown peer $impl" >&2; return 2 ;;
   esac

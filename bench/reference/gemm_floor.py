@@ -18,6 +18,11 @@ Decode products (a few rows) read every weight once per step; each weight is the
 in) as F.linear reads it and a transposed (in, out) copy, and the faster one is used.
 
   gemm_floor.py --model DIR --inputs FILE --workload dpo|grpo|generate --steps N --warmup W --threads K --out F
+                [--bf16]
+
+--bf16 (dpo only, the floor of the bf16 DPO step: trl_bench's --bf16) runs the same products with bfloat16
+operands and outputs, as autocast runs them (oneDNN's bf16 kernels, AMX where the CPU has it): the
+conversions to and from bfloat16 that autocast adds are not products and are not timed.
 
 Writes the JSON schema of the peers (step_s, step_cpu_s, peak_rss_mb) plus the median seconds of each part and
 the products' FLOPs (bench/compare.py checks the DPO floor's against the step's executed FLOPs less attention).
@@ -41,15 +46,15 @@ def linear_shapes(c):
 class Products:
     """A list of products, each a closure over preallocated tensors, grouped into named parts."""
 
-    def __init__(self, config):
-        self.parts, self.buffers, self.flops = {}, {}, 0
+    def __init__(self, config, dtype):
+        self.parts, self.buffers, self.flops, self.dtype = {}, {}, 0, dtype
         self.V, self.H = config["vocab_size"], config["hidden_size"]
 
     def buffer(self, key, *shape):
         """One buffer per (key, shape): the products of every layer reuse their activations' buffers."""
         name = (key,) + shape
         if name not in self.buffers:
-            self.buffers[name] = torch.randn(*shape) * 0.1
+            self.buffers[name] = (torch.randn(*shape) * 0.1).to(self.dtype)
         return self.buffers[name]
 
     def add(self, part, fn, m, k, n):
@@ -117,19 +122,19 @@ def seconds(fn, reps=20):
     return (time.perf_counter() - t0) / reps
 
 
-def model_weights(c):
-    return [[torch.randn(o, i) * 0.02 for o, i in linear_shapes(c)] for _ in range(c["num_hidden_layers"])]
+def model_weights(c, dtype):
+    return [[(torch.randn(o, i) * 0.02).to(dtype) for o, i in linear_shapes(c)] for _ in range(c["num_hidden_layers"])]
 
 
-def build(workload, c, inputs):
-    p = Products(c)
-    head = torch.randn(c["vocab_size"], c["hidden_size"]) * 0.02
-    policy = model_weights(c)
+def build(workload, c, inputs, dtype=torch.float32):
+    p = Products(c, dtype)
+    head = (torch.randn(c["vocab_size"], c["hidden_size"]) * 0.02).to(dtype)
+    policy = model_weights(c, dtype)
     if workload == "dpo":
         pairs = inputs["dpo"]["pairs"]
         B, P, C = len(pairs), len(pairs[0]["prompt"]), len(pairs[0]["chosen"])
         rows, labelled = B * P + 2 * B * C, 2 * B * C
-        reference = model_weights(c)
+        reference = model_weights(c, dtype)
         p.layers(rows, policy, "policy layers", backward=True)
         p.head(labelled, head, "policy lm_head", backward=True)
         p.layers(rows, reference, "reference layers", backward=False)
@@ -158,14 +163,17 @@ def main():
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--bf16", action="store_true", help="dpo: the products in bfloat16 (module docstring)")
     a = parser.parse_args()
+    if a.bf16 and a.workload != "dpo":
+        parser.error("--bf16 is a dpo option (as trl_bench's)")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     with open(f"{a.model}/config.json") as f:
         config = json.load(f)
     with open(a.inputs) as f:
         inputs = json.load(f)
-    products = build(a.workload, config, inputs)
+    products = build(a.workload, config, inputs, torch.bfloat16 if a.bf16 else torch.float32)
     wall, cpu, parts = [], [], {}
     for step in range(a.warmup + a.steps):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -176,7 +184,7 @@ def main():
             for k, v in times.items():
                 parts.setdefault(k, []).append(v)
     result = {"impl": "gemm-floor", "workload": a.workload, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "step_s": wall, "step_cpu_s": cpu,
+              "torch": torch.__version__, "bf16": a.bf16, "step_s": wall, "step_cpu_s": cpu,
               "parts_s": {k: sorted(v)[len(v) // 2] for k, v in parts.items()},
               "products": sum(len(v) for v in products.parts.values()), "flops_per_step": products.flops,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "check": []}

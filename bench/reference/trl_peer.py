@@ -4,7 +4,14 @@
 everything that does not change the numbers (attention implementation, optimizer, logging, ...). Runs on the
 PyPI environment build/venvs/trl (scripts/python-env.sh trl: trl 1.16.0, transformers 5.25.0, torch 2.15.0).
 
-  trl_peer.py --model DIR --inputs FILE --workload dpo|grpo --steps N --warmup W --threads K --out FILE
+  trl_peer.py --model DIR --inputs FILE --workload dpo|grpo --steps N --warmup W --threads K --out FILE [--bf16]
+
+Precision: TRL's defaults include bf16=True and gradient_checkpointing=True for both trainers (DPOConfig and
+GRPOConfig), so without --bf16 the step runs as a TRL user's does: the model's forward under
+torch.autocast("cpu", bfloat16) (accelerate wraps it) and every decoder layer's forward run again in the
+backward pass. --bf16 (dpo only: trl_bench's and tuned.py's --bf16) keeps bf16=True and turns gradient
+checkpointing off: the same work as trl-host's bf16 step, which keeps its activations. The output records
+both settings ("bf16", "gradient_checkpointing"); bench/compare.py prints them beside the ratios.
 
 Set to match the other sides: learning rate, beta, max_grad_norm, batch size (4 pairs; 4 prompts x G 4),
 max_completion_length, temperature, epsilon, loss_type dapo and beta 0 (already TRL's defaults), no EOS
@@ -67,9 +74,15 @@ class StepTimer:
 
 
 def common_args(cfg, args, out_dir, batch):
+    extra = dict(bf16=True, gradient_checkpointing=False) if args.bf16 else {}  # module docstring, "Precision"
     return dict(output_dir=out_dir, per_device_train_batch_size=batch, max_steps=args.warmup + args.steps,
                 learning_rate=cfg["learning_rate"], max_grad_norm=cfg["max_grad_norm"], logging_steps=1,
-                report_to="none", save_strategy="no", seed=0, use_cpu=True, dataloader_num_workers=0)
+                report_to="none", save_strategy="no", seed=0, use_cpu=True, dataloader_num_workers=0, **extra)
+
+
+def precision(config):
+    """What the step ran with: TRL's mixed precision and gradient checkpointing (module docstring)."""
+    return {"bf16": bool(config.bf16), "gradient_checkpointing": bool(config.gradient_checkpointing)}
 
 
 def load_policy(model_dir):
@@ -109,7 +122,7 @@ def dpo_workload(args, inputs, out_dir):
     checks = [{"loss": losses[i], "grad_norm": float(logs[i]["grad_norm"])} for i in range(min(2, len(losses)))]
     tokens = sum(2 * len(p["prompt"]) + len(p["chosen"]) + len(p["rejected"]) for p in pairs)
     return {"step_s": timer.wall, "step_cpu_s": timer.cpu, "tokens_per_step": tokens, "check": checks,
-            "config": {"optim": str(config.optim), "lr_scheduler": str(config.lr_scheduler_type),
+            **precision(config), "config": {"optim": str(config.optim), "lr_scheduler": str(config.lr_scheduler_type),
                        "loss_type": str(config.loss_type)}}
 
 
@@ -163,7 +176,7 @@ def grpo_workload(args, inputs, out_dir):
         raise RuntimeError(f"GRPO: completions of {sorted(set(lengths))} tokens, expected all {C}")
     tokens = N * (len(cfg["prompts"][0]) + C)
     return {"step_s": timer.wall, "step_cpu_s": timer.cpu, "tokens_per_step": tokens, "check": [check],
-            "completion_tokens": len(lengths) * C}
+            "completion_tokens": len(lengths) * C, **precision(config)}
 
 
 def main():
@@ -175,7 +188,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--bf16", action="store_true",
+                        help="dpo: bf16=True with gradient checkpointing off (module docstring, \"Precision\")")
     args = parser.parse_args()
+    if args.bf16 and args.workload != "dpo":
+        parser.error("--bf16 is a dpo option (as trl_bench's)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with open(args.inputs) as f:

@@ -6,12 +6,14 @@ itself (MALLOC_MMAP_THRESHOLD_=268435456, MALLOC_TRIM_THRESHOLD_=536870912, and 
 runs with: OMP_WAIT_POLICY=PASSIVE on Debian's LibTorch, libgomp's default on the PyPI wheel's).
 
   tuned.py --model DIR --inputs FILE --workload dpo|grpo|generate|sgemm --steps N --warmup W
-           --threads K --out FILE
+           --threads K --out FILE [--bf16]
 
 dpo       each pair's prompt runs once (its keys/values reused by the chosen and the rejected row), SDPA
           with enable_gqa, RMSNorm as F.rms_norm, the lm_head only at the completion positions, log-probs as
           gather minus logsumexp, the reference the same way under inference_mode, AdamW(foreach=True),
-          clip_grad_norm_ (foreach).
+          clip_grad_norm_ (foreach). With --bf16 (trl_bench's --bf16, TRL's bf16=True): the policy's and the
+          reference's forward under torch.autocast("cpu", bfloat16), float32 weights, gradients and AdamW
+          state; the lm_head's logits taken to float32 before the log-softmax, as trl-host keeps it.
 grpo      the tuned sampler below, then the loss forward with each prompt run once for its G completions,
           tempered log-probs and entropies from one logsumexp, the dapo loss, backward, clipping, AdamW.
 generate  a static KV cache (preallocated for prompt + new tokens, written in place), the lm_head on the
@@ -24,6 +26,7 @@ sgemm     a 1024^3 float32 matmul into a preallocated output.
 Writes the JSON schema of peer.py.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -197,6 +200,8 @@ def shared_prompt_hidden(model, prompts, completions, index):
 def token_logps(model, hidden, labels, temperature=1.0, entropy=False):
     """Log-probs (and entropies without gradient) of labels (N, C) from hidden (N, C, H): gather - logsumexp."""
     logits = F.linear(hidden, model.head_weight())
+    if logits.dtype != torch.float32:  # under autocast: the log-softmax in float32 (module docstring, --bf16)
+        logits = logits.float()
     if temperature != 1.0:
         logits = logits / temperature
     lse = torch.logsumexp(logits, -1)
@@ -220,10 +225,13 @@ def dpo_workload(model, ref, inputs, args):
     params = list(model.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg["learning_rate"], weight_decay=0.0, foreach=True)
     times, checks = StepTimes(args.warmup), []
+    def precision():  # the forward passes' autocast (--bf16), the loss and backward outside it as in TRL
+        return torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
     for step in range(args.warmup + args.steps):
         times.start()
-        logps = token_logps(model, shared_prompt_hidden(model, prompts, completions, index), completions)[0].sum(-1)
-        with torch.inference_mode():
+        with precision():
+            logps = token_logps(model, shared_prompt_hidden(model, prompts, completions, index), completions)[0].sum(-1)
+        with torch.inference_mode(), precision():
             ref_logps = token_logps(ref, shared_prompt_hidden(ref, prompts, completions, index), completions)[0].sum(-1)
         chosen, rejected = logps[:B], logps[B:]
         logits_diff = (chosen - ref_logps[:B]) - (rejected - ref_logps[B:])
@@ -362,13 +370,16 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--generate-threads", type=int, default=None, help="default: --threads")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--bf16", action="store_true", help="dpo: bf16 mixed precision (autocast)")
     args = parser.parse_args()
+    if args.bf16 and args.workload != "dpo":
+        parser.error("--bf16 is a dpo option (as trl_bench's)")
     if args.generate_threads is None:
         args.generate_threads = args.threads
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     result = {"impl": "pytorch-tuned", "workload": args.workload, "threads": torch.get_num_threads(),
-              "torch": torch.__version__}
+              "torch": torch.__version__, "bf16": args.bf16}
     # As trl_bench records them: bench/compare.py checks that both sides ran with the same wait policy.
     result["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
     result["gomp_spincount"] = os.environ.get("GOMP_SPINCOUNT", "unset")

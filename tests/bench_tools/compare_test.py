@@ -2,7 +2,9 @@
 """bench/compare.py on made-up run files: the floor's median, trl-host's distance to it and the reachable
 ratio per peer; the DPO floor's FLOPs checked against the step's products (a floor that times other products
 fails make bench); a peer with other numbers fails the equal-work check; a tuned peer run with another OpenMP
-wait policy than trl-host fails it too; no floor files, no floor fields."""
+wait policy than trl-host fails it too; no floor files, no floor fields; the dpo-bf16 row: every side must
+have run under bf16 autocast (TRL without gradient checkpointing), its floor in bfloat16, its values compared
+at bfloat16's tolerances; TRL's own precision recorded in the float32 row."""
 import importlib.util
 import json
 import os
@@ -59,10 +61,61 @@ class CompareFloors(unittest.TestCase):
                     "flops_per_step": products_flops() if floor_flops is None else floor_flops})
         return runs
 
+    def make_bf16_runs(self, ours_bf16=True, tuned_bf16=True, trl=None, floor_bf16=True, tuned_check=CHECK):
+        """A dpo-bf16 row (trl-host, tuned, TRL, floor) beside the float32 dpo row of make_runs()."""
+        runs = self.make_runs()
+        trl = {"bf16": True, "gradient_checkpointing": False} if trl is None else trl
+        trl_check = [{"loss": c["loss"], "grad_norm": c["grad_norm"]} for c in CHECK]
+        write(f"{runs}/small/trl_dpo.r1.json", dict(run_file("trl", [5.0]), check=trl_check, bf16=True,
+                                                   gradient_checkpointing=True))
+        write(f"{runs}/small/trl-host_dpo-bf16.r1.json", dict(run_file("trl-host", [0.5, 0.6]), bf16=ours_bf16))
+        write(f"{runs}/small/pytorch-tuned_dpo-bf16.r1.json",
+              dict(run_file("pytorch-tuned", [0.9, 1.0], tuned_check), bf16=tuned_bf16))
+        write(f"{runs}/small/trl_dpo-bf16.r1.json", dict(run_file("trl", [4.0]), check=trl_check, **trl))
+        write(f"{runs}/small/gemm-floor_dpo-bf16.r1.json", {
+            "impl": "gemm-floor", "step_s": [0.2], "step_cpu_s": [0.4], "peak_rss_mb": 50.0, "check": [],
+            "parts_s": {}, "flops_per_step": products_flops(), "bf16": floor_bf16})
+        return runs
+
+    def test_bf16_row(self):
+        p, results = self.compare(self.make_bf16_runs())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {row["workload"]: row for row in results["rows"]}
+        self.assertEqual(rows["dpo"]["trl_bf16"], True)  # TRL's defaults, recorded beside the float32 row
+        self.assertEqual(rows["dpo"]["trl_gradient_checkpointing"], True)
+        bf16 = rows["dpo-bf16"]
+        self.assertAlmostEqual(bf16["speedup_vs_tuned"], 0.95 / 0.55)
+        self.assertAlmostEqual(bf16["speedup_vs_trl"], 4.0 / 0.55)
+        self.assertAlmostEqual(bf16["reachable_vs_trl"], 4.0 / 0.2)
+        self.assertEqual(bf16["trl_gradient_checkpointing"], False)
+        self.assertNotIn("trl_host_mfu_6nt", bf16)  # the sgemm peak is float32's
+
+    def test_bf16_row_run_in_float32_fails(self):
+        for kwargs, message in ((dict(ours_bf16=False), "trl-host did not run under bf16"),
+                                (dict(tuned_bf16=False), "pytorch-tuned did not run under bf16"),
+                                (dict(trl={"bf16": True, "gradient_checkpointing": True}), "gradient checkpointing"),
+                                (dict(floor_bf16=False), "the floor's products ran in float32")):
+            p, results = self.compare(self.make_bf16_runs(**kwargs))
+            self.assertEqual(p.returncode, 1, kwargs)
+            self.assertIn(message, p.stderr)
+            self.assertFalse(results["equal_work"])
+
+    def test_bf16_tolerances(self):
+        within = [dict(CHECK[0], chosen_logps=[-10.004, -11.0]), dict(CHECK[1], grad_norm=1.5 * 1.004)]
+        p, _ = self.compare(self.make_bf16_runs(tuned_check=within))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        beyond = [dict(CHECK[0], chosen_logps=[-10.01, -11.0]), CHECK[1]]
+        p, _ = self.compare(self.make_bf16_runs(tuned_check=beyond))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("dpo-bf16 step 1: chosen_logps[0]", p.stderr)
+
     def compare(self, runs):
         out = os.path.join(runs, "results.json")
         p = subprocess.run([sys.executable, COMPARE, "--runs", runs, "--out", out], capture_output=True, text=True)
-        return p, (json.load(open(out)) if os.path.exists(out) else None)
+        if not os.path.exists(out):
+            return p, None
+        with open(out) as f:
+            return p, json.load(f)
 
     def test_floor_and_reachable_ratios(self):
         p, results = self.compare(self.make_runs())
