@@ -13,7 +13,8 @@ dpo       each pair's prompt runs once (its keys/values reused by the chosen and
           gather minus logsumexp, the reference the same way under inference_mode, AdamW(foreach=True),
           clip_grad_norm_ (foreach). With --bf16 (trl_bench's --bf16, TRL's bf16=True): the policy's and the
           reference's forward under torch.autocast("cpu", bfloat16), float32 weights, gradients and AdamW
-          state; the lm_head's logits taken to float32 before the log-softmax, as trl-host keeps it.
+          state; the lm_head's logits taken to float32 before the log-softmax, as trl-host keeps it;
+          attention in float32 (attention() below), as trl-host runs it under CPU autocast.
 grpo      the tuned sampler below, then the loss forward with each prompt run once for its G completions,
           tempered log-probs and entropies from one logsumexp, the dapo loss, backward, clipping, AdamW.
 generate  a static KV cache (preallocated for prompt + new tokens, written in place), the lm_head on the
@@ -118,12 +119,12 @@ class Layer(nn.Module):
             cache[0][:, :, at:at + T].copy_(k)
             cache[1][:, :, at:at + T].copy_(v)
             ka, va = cache[0][:, :, :at + T], cache[1][:, :, :at + T]
-            o = F.scaled_dot_product_attention(q, ka, va, is_causal=T > 1 and at == 0, enable_gqa=True)
+            o = attention(q, ka, va, is_causal=T > 1 and at == 0)
         elif past is not None:
             ka, va = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
-            o = F.scaled_dot_product_attention(q, ka, va, attn_mask=mask, enable_gqa=True)
+            o = attention(q, ka, va, attn_mask=mask)
         else:
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            o = attention(q, k, v, is_causal=True)
         x = x + self.proj("o_proj", o.transpose(1, 2).reshape(B, T, self.nq * self.d))
         h = F.rms_norm(x, (H,), self.post_attention_layernorm, self.eps)
         if self.transposed is not None:
@@ -131,6 +132,16 @@ class Layer(nn.Module):
         else:
             gate, up = self.proj("gate_proj", h), self.proj("up_proj", h)
         return x + self.proj("down_proj", F.silu(gate) * up), k, v
+
+
+def attention(q, k, v, **kwargs):
+    """SDPA with grouped heads; under CPU autocast (--bf16) in float32, as trl-host runs it there: LibTorch's
+    bfloat16 flash-attention backward on the CPU is slower than its float32 one (q and k are float32 already,
+    RoPE's float32 cos/sin having promoted them; o_proj's autocast rounds the output to bfloat16)."""
+    if torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), enable_gqa=True, **kwargs)
+    return F.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kwargs)
 
 
 def rope(x, cos, sin):

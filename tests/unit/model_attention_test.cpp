@@ -80,8 +80,8 @@ TEST_F(AttentionTest, GenericPathMatchesEagerWhereSlicedWouldRun) {
 }
 
 // Under bf16 autocast (bf16: true) float32 q, k, v at a size where the sliced path would run take the batched
-// path (1.13) or the fused kernel (2.x), which autocast computes in bfloat16: the eager attention under the
-// same autocast, to bfloat16's precision.
+// path (1.13), which autocast computes in bfloat16, or the fused kernel in float32 (2.x, the test below): the
+// eager attention under the same autocast, to bfloat16's precision.
 TEST_F(AttentionTest, UnderAutocastTakesTheBatchedPath) {
   const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
   const at::Tensor q = at::randn({B, Nq, T, D}), k = at::randn({B, Nkv, T, D}), v = at::randn({B, Nkv, T, D});
@@ -104,6 +104,28 @@ TEST_F(AttentionTest, FusedKernelExactlyWhereLibTorchHasOne) {
   const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 9}), 0, T, at::kFloat);
   const at::Tensor fused = trl::fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
   EXPECT_TRUE(at::equal(trl::grouped_attention(q, k, v, mask), fused));
+}
+
+// 2.x under CPU autocast: the fused kernel runs in float32 on the model's q and k (float32 after RoPE) and its
+// bfloat16 v widened, exactly the kernel outside autocast on those inputs, and v's gradient comes back in
+// bfloat16 (causal_lm_attention.cpp: LibTorch's bfloat16 backward is the slower one on the CPU).
+TEST_F(AttentionTest, FusedKernelRunsInFloat32UnderCpuAutocast) {
+  if (!trl::use_fused_attention()) return;
+  const int64_t B = 2, Nq = 4, Nkv = 2, T = 64, D = 16;
+  const at::Tensor q = at::randn({B, Nq, T, D}).requires_grad_(), k = at::randn({B, Nkv, T, D}).requires_grad_();
+  const at::Tensor v = at::randn({B, Nkv, T, D}).to(at::kBFloat16).requires_grad_();
+  const at::Tensor mask = trl::attention_bias_mask(left_padded(B, T, {0, 9}), 0, T, at::kFloat);
+  at::Tensor ours;
+  {
+    const trl::AutocastScope bf16(c10::Device(c10::kCPU), true);
+    ours = trl::grouped_attention(q, k, v, mask);
+  }
+  EXPECT_EQ(ours.scalar_type(), at::kFloat);
+  const at::Tensor fused = trl::fused_attention(q, k, v.to(at::kFloat), mask).transpose(1, 2).reshape({B, T, Nq * D});
+  EXPECT_TRUE(at::equal(ours, fused));
+  ours.sum().backward();
+  EXPECT_EQ(v.grad().scalar_type(), at::kBFloat16);
+  EXPECT_EQ(q.grad().scalar_type(), at::kFloat);
 }
 
 TEST_F(AttentionTest, SlicedPathMatchesEagerAfterCachedPositions) {

@@ -66,6 +66,21 @@ TEST_F(RopeKernel, IsTheOpsToTheBit) {
   }
 }
 
+// Under bf16 autocast: a bfloat16 projection against float32 angles, the ops promoting the products to float32
+// and autograd rounding each product's gradient to bfloat16 before the sum.
+TEST_F(RopeKernel, IsTheOpsToTheBitForAutocastProjections) {
+  const auto [cos, sin] = angles(4, 96, 64);
+  const at::Tensor x = at::randn({4, 96, 8 * 64}).mul_(3).to(at::kBFloat16).requires_grad_();
+  const at::Tensor grad = at::randn({4, 8, 96, 64}).transpose(1, 2);
+  auto rope = [&] { return trl::apply_rope(x.view({4, 96, 8, 64}), cos, sin); };
+  ASSERT_TRUE(trl::use_rope_kernel(x.view({4, 96, 8, 64}), cos, sin));
+  const Pass ours = run(rope, {x}, grad);
+  EXPECT_EQ(ours.out.scalar_type(), at::kFloat);
+  EXPECT_EQ(ours.grads[0].scalar_type(), at::kBFloat16);
+  trl::ScopedGenericKernels generic;
+  expect_bit_equal(ours, run(rope, {x}, grad));
+}
+
 TEST_F(RopeKernel, IsTheOpsAtADecodeStep) {
   c10::InferenceMode inference;
   const at::Tensor x = at::randn({8, 1, 8, 64});
@@ -89,7 +104,8 @@ TEST_F(RopeKernel, OpsKeptWhereTheKernelDoesNotApply) {
   const at::Tensor x = at::randn({2, 3, 4, 8});
   EXPECT_TRUE(trl::use_rope_kernel(x, cos, sin));
   EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kDouble), cos.to(at::kDouble), sin.to(at::kDouble)));
-  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kBFloat16), cos, sin));  // autocast's projections
+  EXPECT_TRUE(trl::use_rope_kernel(x.to(at::kBFloat16), cos, sin));  // autocast's projections
+  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kBFloat16), cos.to(at::kBFloat16), sin.to(at::kBFloat16)));  // a bf16 model
   EXPECT_FALSE(trl::use_rope_kernel(x, cos.requires_grad_(), sin));     // a gradient for the angles
   EXPECT_FALSE(trl::use_rope_kernel(x, cos.detach().expand({2, 3, 4, 8}), sin));  // not (B, T, 1, D)
   EXPECT_FALSE(trl::use_rope_kernel(at::randn({2, 3, 4, 7}), at::ones({2, 3, 1, 7}), at::ones({2, 3, 1, 7})));

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include <ATen/ATen.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include "causal_lm_impl.h"
 #include "core/kernel_dispatch.h"
@@ -44,8 +45,19 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
   const int64_t Nkv = k.size(1), L = k.size(2), G = Nq / Nkv;
   // The mask lets every query see at least itself, so no row is all -inf (which fused kernels turn to NaN).
   // float64 keeps the batched path: transformers' eager attention takes its softmax in float32 there.
-  if (use_fused_attention() && q.scalar_type() != at::kDouble)
+  if (use_fused_attention() && q.scalar_type() != at::kDouble) {
+    if (autocast_active(q.device()) && q.device().is_cpu()) {
+      // Under CPU autocast the fused kernel runs in float32: q and k already are (RoPE multiplies autocast's
+      // bfloat16 projections by float32 cos/sin, as transformers does), v is widened exactly, and LibTorch's
+      // bfloat16 flash-attention backward on the CPU takes about twice its float32 time (docs/torch2.md).
+      // o_proj's autocast rounds the output to bfloat16 as it would have been.
+      const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+      return fused_attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), mask.to(at::kFloat))
+          .transpose(1, 2)
+          .reshape({B, T, Nq * D});
+    }
     return fused_attention(q, k, v, mask).transpose(1, 2).reshape({B, T, Nq * D});
+  }
   // Query head h uses key/value head h / G (repeat_kv's order), which reshaping (B, Nq, T, D) into
   // (B, Nkv, G·T, D) keeps. The 1/sqrt(D) goes on q (T·D values) rather than on the scores (T·L), and
   // every op is out of place: an in-place op on the 5-D view made autograd rebuild the base tensor and
