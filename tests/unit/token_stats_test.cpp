@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "core/kernel_dispatch.h"
 #include "model_test_support.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -288,6 +289,16 @@ TEST(TokenStatsAutocast, LmHeadProductsRunInBfloat16LikeAutocast) {
     EXPECT_TRUE(at::allclose(ours_w, ref_w, 2e-2, 2e-2)) << "keep " << keep_mb << ": " << (ours_w - ref_w).abs().max();
     // bfloat16 keeps 8 bits of mantissa: the log-probs differ from float32's well beyond float32 rounding.
     EXPECT_GT((ours_logps - f32_logps).abs().max().item<double>(), 1e-4) << "keep " << keep_mb;
+    // The kept probabilities' bfloat16 gradient in one pass (logp_gradient_kernel.h) gives the ops' values.
+    const trl::ScopedGenericKernels ops;
+    at::Tensor ops_logps;
+    {
+      const trl::AutocastScope autocast(at::kCPU, true, at::kBFloat16);
+      ops_logps = trl::token_stats(*model, hidden, labels, options).logps;
+    }
+    const auto [same_logps, same_h, same_w] = grads_of(ops_logps);
+    EXPECT_TRUE(at::equal(same_logps, ours_logps) && at::equal(same_h, ours_h) && at::equal(same_w, ours_w))
+        << "keep " << keep_mb;
   }
 }
 

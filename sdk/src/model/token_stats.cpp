@@ -24,6 +24,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/kernel_dispatch.h"
+#include "logp_gradient_kernel.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/model/causal_lm.h"
 
@@ -81,15 +82,16 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     // buffer, which exists anyway. Per chunk, the product reads the whole head (V × H) from memory again (65 MB
     // for the bench's large model, 8 times per call); the chunks' elementwise passes below stay chunk-sized.
     if (keep && !cast) at::mm_out(probs, hidden, weight.t());
+    // Under autocast the same one product, into a temporary in autocast's dtype (half the buffer's bytes) that
+    // is widened into the buffer in one pass (each row's logits are the chunked product's, checked by
+    // TokenStatsAutocast: the policy's and the reference's must agree).
+    if (keep && cast) probs.copy_(at::mm(h_mm, w_mm.t()));
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       const at::Tensor label = labels.narrow(0, start, n);                          // (n)
       at::Tensor z;                                                                // (n, V)
-      if (keep && !cast) {
+      if (keep) {
         z = probs.narrow(0, start, n);
-      } else if (keep) {
-        z = probs.narrow(0, start, n);
-        z.copy_(at::mm(h_mm.narrow(0, start, n), w_mm.t()));
       } else {
         z = at::mm(h_mm.narrow(0, start, n), w_mm.t()).to(acc);
       }
@@ -157,10 +159,15 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
       // probabilities are used up; a second backward pass (retain_graph) recomputes them from lse below.
       at::Tensor dz = ctx->saved_data["probs"].toTensor();  // (N, V)
       ctx->saved_data.erase("probs");
-      const at::Tensor g_rows = g_acc.unsqueeze(1);         // (N, 1)
-      dz.mul_(-g_rows).scatter_add_(1, labels.unsqueeze(1), g_rows);
-      if (temperature != 1.0) dz.div_(temperature);
-      const at::Tensor dz_mm = dz.to(mm_type);
+      at::Tensor dz_mm;
+      if (mm_type == at::kBFloat16 && temperature == 1.0 && use_logp_gradient_kernel(dz, g_acc, labels)) {
+        dz_mm = logp_gradient_bf16(dz, g_acc, labels);  // the ops' values below, in one pass
+      } else {
+        const at::Tensor g_rows = g_acc.unsqueeze(1);  // (N, 1)
+        dz.mul_(-g_rows).scatter_add_(1, labels.unsqueeze(1), g_rows);
+        if (temperature != 1.0) dz.div_(temperature);
+        dz_mm = dz.to(mm_type);
+      }
       if (need_hidden) grad_hidden = at::mm(dz_mm, w_mm).to(hidden.scalar_type());
       if (need_weight) grad_weight = at::mm(dz_mm.t(), h_mm).to(weight.scalar_type());
       return {grad_hidden, grad_weight, {}, {}, {}, {}, {}};
