@@ -298,8 +298,10 @@ def main():
         print(f"{row['preset']:7} {row['workload']:9} {row['trl_host_median_s']:10.3f} {cells} {ratios} {rss}{mfu}")
     for row in rows:
         if row.get("trl_bf16") is not None:  # TRL's defaults are bf16 + gradient checkpointing (trl_peer.py)
-            print(f"{row['preset']} {row['workload']}: the TRL step ran {'under bf16 autocast' if row['trl_bf16'] else 'in float32'}"
-                  f"{', with' if row['trl_gradient_checkpointing'] else ', without'} gradient checkpointing")
+            precision = "under bf16 autocast" if row["trl_bf16"] else "in float32"
+            checkpointing = "with" if row["trl_gradient_checkpointing"] else "without"
+            print(f"{row['preset']} {row['workload']}: the TRL step ran {precision}, "
+                  f"{checkpointing} gradient checkpointing")
     floors = [row for row in rows if "floor_median_s" in row]
     if floors:
         print("\nfloor: the workload's matrix products alone (bench/reference/gemm_floor.py, same rounds); "

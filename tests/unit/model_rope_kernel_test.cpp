@@ -105,7 +105,8 @@ TEST_F(RopeKernel, OpsKeptWhereTheKernelDoesNotApply) {
   EXPECT_TRUE(trl::use_rope_kernel(x, cos, sin));
   EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kDouble), cos.to(at::kDouble), sin.to(at::kDouble)));
   EXPECT_TRUE(trl::use_rope_kernel(x.to(at::kBFloat16), cos, sin));  // autocast's projections
-  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kBFloat16), cos.to(at::kBFloat16), sin.to(at::kBFloat16)));  // a bf16 model
+  // A bfloat16 model's angles are bfloat16 too: its ops stay.
+  EXPECT_FALSE(trl::use_rope_kernel(x.to(at::kBFloat16), cos.to(at::kBFloat16), sin.to(at::kBFloat16)));
   EXPECT_FALSE(trl::use_rope_kernel(x, cos.requires_grad_(), sin));     // a gradient for the angles
   EXPECT_FALSE(trl::use_rope_kernel(x, cos.detach().expand({2, 3, 4, 8}), sin));  // not (B, T, 1, D)
   EXPECT_FALSE(trl::use_rope_kernel(at::randn({2, 3, 4, 7}), at::ones({2, 3, 1, 7}), at::ones({2, 3, 1, 7})));

@@ -71,7 +71,8 @@ inline void backward_row(const float* g, const float* c, const float* s, float* 
 inline void backward_row_bf16(const float* g, const float* c, const float* s, c10::BFloat16* gx, int64_t half) {
   auto bf16 = [](float v) { return static_cast<float>(c10::BFloat16(v)); };
   for (int64_t j = 0; j < half; ++j) gx[j] = c10::BFloat16(bf16(g[j] * c[j]) + bf16(g[j + half] * s[j + half]));
-  for (int64_t j = half; j < 2 * half; ++j) gx[j] = c10::BFloat16(bf16(g[j] * c[j]) + (-bf16(g[j - half] * s[j - half])));
+  for (int64_t j = half; j < 2 * half; ++j)
+    gx[j] = c10::BFloat16(bf16(g[j] * c[j]) + (-bf16(g[j - half] * s[j - half])));
 }
 
 /// A new contiguous (B, T, heads, D) tensor like `in` in `type`.
@@ -134,8 +135,9 @@ struct RopeFunction : public torch::autograd::Function<RopeFunction> {
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor grad = last_dim_contiguous(grad_outputs[0].to(at::kFloat));  // the output is float32
     const bool bf16 = ctx->saved_data["x_type"].toInt() == static_cast<int64_t>(at::kBFloat16);
-    return {bf16 ? backward_pass<c10::BFloat16>(grad, saved[0], saved[1]) : backward_pass<float>(grad, saved[0], saved[1]),
-            at::Tensor(), at::Tensor()};
+    const at::Tensor grad_x =
+        bf16 ? backward_pass<c10::BFloat16>(grad, saved[0], saved[1]) : backward_pass<float>(grad, saved[0], saved[1]);
+    return {grad_x, at::Tensor(), at::Tensor()};
   }
 };
 
