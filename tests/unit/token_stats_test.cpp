@@ -271,6 +271,7 @@ TEST(TokenStatsAutocast, LmHeadProductsRunInBfloat16LikeAutocast) {
   const auto [ref_logps, ref_h, ref_w] =
       grads_of(logits_bf16.log_softmax(-1).gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1) * keep);
   const auto [f32_logps, f32_h, f32_w] = grads_of(trl::token_stats(*model, hidden, labels).logps);
+  at::Tensor recomputed_logps;  // keep_mb 0: the logits of one product per chunk, as the reference's
   for (int64_t keep_mb : {0, 256}) {  // recomputed in the backward pass, or probabilities kept
     TokenStatsOptions options;
     options.chunk_rows = 5;
@@ -281,6 +282,10 @@ TEST(TokenStatsAutocast, LmHeadProductsRunInBfloat16LikeAutocast) {
       logps = trl::token_stats(*model, hidden, labels, options).logps;
     }
     EXPECT_EQ(logps.scalar_type(), at::kFloat);
+    // Kept probabilities come from one product over all rows: the same log-probs to the bit as the chunks'
+    // (a DPO policy and its identical reference must give the loss ln 2 at the first step).
+    if (keep_mb == 0) recomputed_logps = logps.detach().clone();
+    if (keep_mb > 0) EXPECT_TRUE(at::equal(logps.detach(), recomputed_logps));
     const auto [ours_logps, ours_h, ours_w] = grads_of(logps);  // the backward pass outside autocast, as in training
     EXPECT_EQ(ours_h.scalar_type(), at::kFloat);
     EXPECT_EQ(ours_w.scalar_type(), at::kFloat);

@@ -83,8 +83,8 @@ struct ChunkedLabelLogps : public torch::autograd::Function<ChunkedLabelLogps> {
     // for the bench's large model, 8 times per call); the chunks' elementwise passes below stay chunk-sized.
     if (keep && !cast) at::mm_out(probs, hidden, weight.t());
     // Under autocast the same one product, into a temporary in autocast's dtype (half the buffer's bytes) that
-    // is widened into the buffer in one pass (each row's logits are the chunked product's, checked by
-    // TokenStatsAutocast: the policy's and the reference's must agree).
+    // is widened into the buffer in one pass. Each row's logits are those of the reference's chunked products
+    // (TokenStatsAutocast checks the log-probs to the bit): a policy and its identical reference must agree.
     if (keep && cast) probs.copy_(at::mm(h_mm, w_mm.t()));
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
