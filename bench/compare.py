@@ -7,7 +7,8 @@ table, after checking that every peer computed the same numbers as trl-host (equ
 DIR/<preset>/<impl>_<workload>.r<K>.json (round K of an interleaved run; the steps of every round are pooled,
 the first round's checks are compared) and DIR/sgemm/<impl>.r<K>.json (the sgemm runs spread over the bench).
 impl: trl-host, pytorch-tuned (bench/reference/tuned.py), trl (real TRL, bench/reference/trl_peer.py: dpo and
-grpo only), pytorch-eager (bench/reference/peer.py).
+grpo only), pytorch-eager (bench/reference/peer.py), pytorch-compiled (tuned.py --compile: the tuned dpo step under
+torch.compile; dpo and dpo-bf16 only, not run unless BENCH_PEERS names it).
 
 Checks (fail loudly, exit 1), each peer against trl-host:
   dpo       losses of the first two steps to 1e-4 (absolute); chosen/rejected log-probs to 1e-4 relative
@@ -39,9 +40,11 @@ import sys
 
 WORKLOADS = ("dpo", "dpo-bf16", "grpo", "generate")
 DPO = ("dpo", "dpo-bf16")  # the same step and products, in float32 and under bf16 autocast
-IMPLS = ("trl-host", "pytorch-tuned", "trl", "pytorch-eager")
+IMPLS = ("trl-host", "pytorch-tuned", "trl", "pytorch-eager", "pytorch-compiled")
 PEERS = IMPLS[1:]
-KEY = {"trl-host": "trl_host", "pytorch-tuned": "tuned", "trl": "trl", "pytorch-eager": "eager"}
+KEY = {"trl-host": "trl_host", "pytorch-tuned": "tuned", "trl": "trl", "pytorch-eager": "eager",
+       "pytorch-compiled": "compiled"}
+SAME_PROCESS_SETTINGS = ("pytorch-tuned", "pytorch-compiled")  # run with trl-host's (scripts/bench.sh)
 
 
 def close(a, b, atol=0.0, rtol=0.0):
@@ -217,7 +220,7 @@ def main():
                     row["trl_gradient_checkpointing"] = res.get("gradient_checkpointing")
                 if impl != "trl-host":
                     failures += [f"{preset} {m}" for m in check_workload(workload, impl, ours["check"], res["check"])]
-                    if impl == "pytorch-tuned":  # it gets trl-host's process settings (scripts/bench.sh)
+                    if impl in SAME_PROCESS_SETTINGS:
                         for key in ("omp_wait_policy", "gomp_spincount"):
                             if res.get(key, "unset") != ours.get(key, "unset"):
                                 failures.append(f"{preset} {workload}: {impl} ran with {key} {res.get(key, 'unset')}, "
@@ -237,7 +240,7 @@ def main():
                 row[f"{k}_check"] = res["check"]
                 if workload == "dpo":
                     row[f"{k}_mfu_6nt"] = 6 * ours["params"] * ours["tokens_per_step"] / median / peak
-                    if config is not None and impl in ("trl-host", "pytorch-tuned"):
+                    if config is not None and impl in ("trl-host",) + SAME_PROCESS_SETTINGS:
                         flops = executed_dpo_flops(config, pairs, prompt, completion, impl)
                         row[f"{k}_executed_flops"] = flops
                         row[f"{k}_mfu_executed"] = flops / median / peak
@@ -284,14 +287,15 @@ def main():
     print("sgemm 1024^3, median GFLOP/s over the runs: " + ", ".join(
         f"{impl} {g:.1f} ({len(sgemm_runs[impl])} runs)" for impl, g in gflops.items()) + f"; peak {peak / 1e9:.1f}")
     header = (f"{'preset':7} {'workload':9} {'trl-host s':>10} " + " ".join(f"{p + ' s':>16}" for p in PEERS) +
-              f" {'vs tuned':>8} {'vs trl':>7} {'vs eager':>8} {'RSS/tuned':>9} {'MFU 6NT':>7} {'MFU exec':>8}")
+              f" {'vs tuned':>8} {'vs trl':>7} {'vs eager':>8} {'vs compiled':>11} {'RSS/tuned':>9} {'MFU 6NT':>7}"
+              f" {'MFU exec':>8}")
     print(header)
     print("-" * len(header))
     for row in rows:
         cells = " ".join(f"{row[KEY[p] + '_median_s']:16.3f}" if f"{KEY[p]}_median_s" in row else f"{'-':>16}"
                          for p in PEERS)
         ratios = " ".join(f"{row['speedup_vs_' + k]:{w - 1}.2f}x" if f"speedup_vs_{k}" in row else f"{'-':>{w}}"
-                          for k, w in (("tuned", 8), ("trl", 7), ("eager", 8)))
+                          for k, w in (("tuned", 8), ("trl", 7), ("eager", 8), ("compiled", 11)))
         rss = f"{row['rss_ratio_vs_tuned']:8.2f}x" if "rss_ratio_vs_tuned" in row else f"{'-':>9}"
         mfu = (f" {100 * row['trl_host_mfu_6nt']:6.1f}% {100 * row.get('trl_host_mfu_executed', 0):7.1f}%"
                if "trl_host_mfu_6nt" in row else "")
@@ -307,10 +311,10 @@ def main():
         print("\nfloor: the workload's matrix products alone (bench/reference/gemm_floor.py, same rounds); "
               "reachable = the peer's time / the floor, the most any implementation of those products can show")
         print(f"{'preset':7} {'workload':9} {'floor s':>8} {'trl-host/floor':>14} {'reachable vs tuned':>18} "
-              f"{'vs trl':>7} {'vs eager':>8}")
+              f"{'vs trl':>7} {'vs eager':>8} {'vs compiled':>11}")
         for row in floors:
             cells = " ".join(f"{row['reachable_vs_' + k]:{w - 1}.2f}x" if f"reachable_vs_{k}" in row else f"{'-':>{w}}"
-                             for k, w in (("tuned", 18), ("trl", 7), ("eager", 8)))
+                             for k, w in (("tuned", 18), ("trl", 7), ("eager", 8), ("compiled", 11)))
             print(f"{row['preset']:7} {row['workload']:9} {row['floor_median_s']:8.3f} "
                   f"{row['trl_host_over_floor']:13.2f}x {cells}")
     print(f"results: {a.out}")

@@ -4,7 +4,8 @@
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps per round, default 3 / 1), BENCH_ROUNDS (interleaved
 # rounds, default 2), BENCH_WORKLOADS (default "dpo dpo-bf16 grpo generate"; dpo-bf16 is the DPO step under
 # bf16 autocast on every side, TRL's default precision: bench/README.md), BENCH_PEERS (default
-# "pytorch-tuned trl pytorch-eager"), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
+# "pytorch-tuned trl pytorch-eager"; add pytorch-compiled for the tuned DPO step under torch.compile, dpo and
+# dpo-bf16 only: its compilation adds 1-3 minutes to each of its runs), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
 # python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
 # scripts/python-env.sh trl build: the one reference environment that make parity and TORCH=pip use), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
 # (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
@@ -40,7 +41,7 @@ tuned_env=(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912)
 [ "${BENCH_BUILD:-1}" = 0 ] || cmake --build "$build" --target trl-host trl_bench dpo -j "$(nproc)"
 venv="${BENCH_VENV:-}"
 case " $peers ${BENCH_FLOOR:-1} " in
-  *" pytorch-tuned "* | *" trl "* | *" 1 "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$root/build")" ;;
+  *" pytorch-tuned "* | *" trl "* | *" pytorch-compiled "* | *" 1 "*) [ -n "$venv" ] || venv="$("$root/scripts/python-env.sh" trl "$root/build")" ;;
 esac
 host="$build/bin/trl-host"
 bench="$build/bin/trl_bench"
@@ -85,6 +86,10 @@ run_impl() {
   case "$impl" in
     trl-host) "$bench" "${common[@]}" ;;
     pytorch-tuned) (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" tuned.py "${common[@]}") ;;
+    # The tuned dpo step under torch.compile, with the tuned peer's settings; compiled in the warm-up step.
+    pytorch-compiled) case "$workload" in
+        dpo | dpo-bf16) (cd "$ref" && env "${tuned_env[@]}" "$venv/bin/python" tuned.py "${common[@]}" --compile) ;;
+      esac ;;
     trl) [ "$workload" = generate ] || (cd "$ref" && "$venv/bin/python" trl_peer.py "${common[@]}" \
            > "$runs/$preset/trl_$workload.r$round.log" 2>&1) ||
            { echo "bench: the TRL peer failed, log: $runs/$preset/trl_$workload.r$round.log" >&2; return 1; } ;;

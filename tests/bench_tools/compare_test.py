@@ -4,7 +4,8 @@ ratio per peer; the DPO floor's FLOPs checked against the step's products (a flo
 fails make bench); a peer with other numbers fails the equal-work check; a tuned peer run with another OpenMP
 wait policy than trl-host fails it too; no floor files, no floor fields; the dpo-bf16 row: every side must
 have run under bf16 autocast (TRL without gradient checkpointing), its floor in bfloat16, its values compared
-at bfloat16's tolerances; TRL's own precision recorded in the float32 row."""
+at bfloat16's tolerances; TRL's own precision recorded in the float32 row; the torch.compile'd tuned step
+(pytorch-compiled): its ratio, MFU and reachable ratio, its equal-work and wait-policy checks."""
 import importlib.util
 import json
 import os
@@ -148,6 +149,30 @@ class CompareFloors(unittest.TestCase):
         p, results = self.compare(self.make_runs(tuned_policy={"omp_wait_policy": "unset", "gomp_spincount": "unset"}))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(results["rows"][0]["omp_wait_policy"], "unset")
+
+    def add_compiled(self, runs, check=CHECK, policy=None):
+        for r, steps in enumerate(([1.6, 1.8], [1.7, 1.9]), 1):
+            write(f"{runs}/small/pytorch-compiled_dpo.r{r}.json",
+                  dict(run_file("pytorch-compiled", steps, check), compile=True, **(policy or {})))
+        return runs
+
+    def test_compiled_peer(self):
+        p, results = self.compare(self.add_compiled(self.make_runs()))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = results["rows"][0]
+        ours = statistics.median([1.0, 1.2, 1.1, 1.3])
+        self.assertAlmostEqual(row["speedup_vs_compiled"], statistics.median([1.6, 1.8, 1.7, 1.9]) / ours)
+        self.assertAlmostEqual(row["reachable_vs_compiled"], 1.75 / statistics.median([0.5, 0.55, 0.6, 0.65]))
+        self.assertIn("compiled_mfu_executed", row)  # the tuned step's algorithm: the same executed FLOPs
+        self.assertIn("vs compiled", p.stdout)
+
+    def test_compiled_peer_checked_as_the_tuned_one(self):
+        p, _ = self.compare(self.add_compiled(self.make_runs(), check=[dict(CHECK[0], loss=0.7), CHECK[1]]))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("loss[0] trl-host 0.6931 vs pytorch-compiled 0.7", p.stderr)
+        p, _ = self.compare(self.add_compiled(self.make_runs(), policy={"omp_wait_policy": "PASSIVE"}))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("pytorch-compiled ran with omp_wait_policy PASSIVE", p.stderr)
 
     def test_without_floor_files_no_floor_fields(self):
         p, results = self.compare(self.make_runs(floor=False))

@@ -1,5 +1,8 @@
 // FusedAdamW against LibTorch's torch::optim::AdamW (same steps, same gradients), on the fused float32
 // path and the fallback; make_adamw's groups; optimizer state through a checkpoint file.
+#include <cmath>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -135,6 +138,48 @@ TEST(FusedAdamW, SameOnOneAndTwoThreads) {
   for (size_t i = 0; i < one.size(); ++i) {
     EXPECT_FALSE(at::equal(one[i], at::zeros_like(one[i]))) << "tensor " << i << " was updated";
     EXPECT_TRUE(at::equal(one[i], two[i])) << "parameter " << i / 3 << ", tensor " << i % 3 << " (p, m, v)";
+  }
+}
+
+// The fused loop runs the CPU's widest clone (AVX-512 or AVX2, sdk/src/train/fused_adamw.cpp): each element
+// is the same to the bit as the formula written out in scalar float arithmetic here (this unit and the loop are
+// compiled with -ffp-contract=off: a fused multiply-add would round once where the formula rounds twice). Two steps, with and without weight decay, over a size that is no multiple of a vector.
+TEST(FusedAdamW, EveryElementIsTheScalarFormula) {
+  at::manual_seed(13);
+  const int64_t n = 40003;
+  const at::Tensor init = at::randn({n});
+  const std::vector<at::Tensor> grads = {at::randn({n}), at::randn({n}) * 3};
+  for (const double wd : {0.0, 0.1}) {
+    SCOPED_TRACE("weight decay " + std::to_string(wd));
+    std::vector<at::Tensor> params = leaves({init});
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(params, std::make_unique<AdamWOptions>(AdamWOptions(1e-2).betas({0.9, 0.99}).eps(1e-6).weight_decay(wd)));
+    FusedAdamW optimizer(std::move(groups), AdamWOptions(1e-2));
+    std::vector<float> p(init.data_ptr<float>(), init.data_ptr<float>() + n), m(n, 0.0f), v(n, 0.0f);
+    for (size_t step = 1; step <= grads.size(); ++step) {
+      params[0].mutable_grad() = grads[step - 1].clone();
+      optimizer.step();
+      // fused_adamw.cpp's scalars, each rounded to float once.
+      const double bias1 = 1 - std::pow(0.9, step), bias2 = 1 - std::pow(0.99, step);
+      const float decay = static_cast<float>(1 - 1e-2 * wd), beta1 = 0.9f, one_minus_beta1 = static_cast<float>(1 - 0.9);
+      const float beta2 = 0.99f, one_minus_beta2 = static_cast<float>(1 - 0.99);
+      const float bias2_sqrt = static_cast<float>(std::sqrt(bias2)), eps = 1e-6f;
+      const float neg_step = static_cast<float>(-1e-2 / bias1);
+      const float* g = grads[step - 1].data_ptr<float>();
+      for (int64_t i = 0; i < n; ++i) {
+        const float param = wd != 0 ? p[i] * decay : p[i];
+        m[i] = m[i] * beta1 + one_minus_beta1 * g[i];
+        v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];
+        const float denom = std::sqrt(v[i]) / bias2_sqrt + eps;
+        p[i] = param + neg_step * m[i] / denom;
+      }
+    }
+    const at::Tensor expected = at::from_blob(p.data(), {n}, at::kFloat);
+    const at::Tensor differ = params[0].detach().ne(expected);
+    EXPECT_EQ(differ.sum().item<int64_t>(), 0) << "first differing element "
+                                                 << (differ.any().item<bool>() ? differ.nonzero()[0].item<int64_t>() : -1);
+    EXPECT_TRUE(at::equal(state_of(optimizer, params[0]).exp_avg(), at::from_blob(m.data(), {n}, at::kFloat)));
+    EXPECT_TRUE(at::equal(state_of(optimizer, params[0]).exp_avg_sq(), at::from_blob(v.data(), {n}, at::kFloat)));
   }
 }
 

@@ -14,6 +14,7 @@
 #include <ATen/Parallel.h>
 
 #include "core/kernel_dispatch.h"
+#include "core/vector_clones.h"
 #include "kernel_grain.h"
 
 namespace trl {
@@ -27,18 +28,13 @@ inline uint16_t bfloat16_bits(float value) {
   return value != value ? uint16_t{0x7FC0} : static_cast<uint16_t>(rounded);
 }
 
-// GCC on x86-64 builds for SSE2 unless told otherwise; the row loop is also compiled for AVX2 and AVX-512 and
-// the CPU's best is picked at load time (the same values: the rounding is integer arithmetic and the one
-// product per element is rounded alone, -ffp-contract=off). Measured on the bench VM (AVX-512), (1024, 32000),
-// 2 threads, warm heap: 13-15 ms against 19-20 ms for SSE2 alone and 31-36 ms for the ops.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define TRL_ROW_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
-#else
-#define TRL_ROW_CLONES
-#endif
-
+// The row loop is compiled for AVX-512, AVX2 and the baseline (core/vector_clones.h) with the same values on
+// each: the rounding is integer arithmetic and the one product per element is rounded alone (-ffp-contract=off).
+// Measured on the bench VM, (1024, 32000), 2 threads, warm heap: 13-15 ms for the AVX2 clone (the one an
+// "arch=skylake-avx512" clone left this Sapphire Rapids CPU until 2026-12-07) against 19-20 ms for SSE2 alone
+// and 31-36 ms for the ops.
 /// One row: o = bf16(p·(−g)), and the label's element bf16(p·(−g) + g).
-TRL_ROW_CLONES
+TRL_VECTOR_CLONES
 void row_gradient(const float* row, float g, int64_t label, int64_t V, uint16_t* o) {
   const float negative = -g;
   for (int64_t v = 0; v < V; ++v) o[v] = bfloat16_bits(row[v] * negative);

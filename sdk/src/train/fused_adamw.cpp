@@ -15,6 +15,7 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include "core/kernel_dispatch.h"
+#include "core/vector_clones.h"
 
 namespace trl {
 namespace {
@@ -27,22 +28,28 @@ struct UpdateScalars {
   float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size;
 };
 
-template <bool kDecay>
-void fused_update(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-                  int64_t n, const UpdateScalars& s) {
+// The element loop is compiled for AVX-512, AVX2 and the baseline (core/vector_clones.h), with the same values on
+// each: every operation is rounded alone (-ffp-contract=off, sdk/CMakeLists.txt), and vector sqrt and division
+// round as the scalar ones do (test FusedAdamW.EveryElementIsTheScalarFormula).
+/// Elements [begin, end) of one parameter; decay is loop-invariant, so the compiler keeps a loop without it.
+TRL_VECTOR_CLONES
+void update_range(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                  int64_t begin, int64_t end, bool decay, const UpdateScalars& s) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float param = decay ? p[i] * s.decay : p[i];
+    const float grad = g[i];
+    const float exp_avg = m[i] * s.beta1 + s.one_minus_beta1 * grad;
+    const float exp_avg_sq = v[i] * s.beta2 + s.one_minus_beta2 * grad * grad;
+    m[i] = exp_avg;
+    v[i] = exp_avg_sq;
+    const float denom = std::sqrt(exp_avg_sq) / s.bias_correction2_sqrt + s.eps;
+    p[i] = param + s.neg_step_size * exp_avg / denom;
+  }
+}
+
+void fused_update(float* p, const float* g, float* m, float* v, int64_t n, bool decay, const UpdateScalars& s) {
   constexpr int64_t kGrain = int64_t{1} << 15;  // 128 KB of each stream per task
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float param = kDecay ? p[i] * s.decay : p[i];
-      const float grad = g[i];
-      const float exp_avg = m[i] * s.beta1 + s.one_minus_beta1 * grad;
-      const float exp_avg_sq = v[i] * s.beta2 + s.one_minus_beta2 * grad * grad;
-      m[i] = exp_avg;
-      v[i] = exp_avg_sq;
-      const float denom = std::sqrt(exp_avg_sq) / s.bias_correction2_sqrt + s.eps;
-      p[i] = param + s.neg_step_size * exp_avg / denom;
-    }
-  });
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) { update_range(p, g, m, v, begin, end, decay, s); });
 }
 
 bool fusable(const at::Tensor& p, const at::Tensor& grad, const AdamWParamState& state, const AdamWOptions& options) {
@@ -114,9 +121,8 @@ at::Tensor FusedAdamW::step(LossClosure closure) {
                                   static_cast<float>(std::sqrt(bias_correction2)),
                                   static_cast<float>(options.eps()),
                                   static_cast<float>(-options.lr() / bias_correction1)};
-      auto update = options.weight_decay() != 0 ? fused_update<true> : fused_update<false>;
-      update(p.data_ptr<float>(), grad.data_ptr<float>(), s.exp_avg().data_ptr<float>(),
-             s.exp_avg_sq().data_ptr<float>(), p.numel(), scalars);
+      fused_update(p.data_ptr<float>(), grad.data_ptr<float>(), s.exp_avg().data_ptr<float>(),
+                   s.exp_avg_sq().data_ptr<float>(), p.numel(), options.weight_decay() != 0, scalars);
       // Written through raw pointers: bump the version counters as the in-place ops would have.
       for (const at::Tensor& t : {p, s.exp_avg(), s.exp_avg_sq()}) torch::autograd::impl::bump_version(t);
     }
