@@ -8,7 +8,7 @@ DIR/<preset>/<impl>_<workload>.r<K>.json (round K of an interleaved run; the ste
 the first round's checks are compared) and DIR/sgemm/<impl>.r<K>.json (the sgemm runs spread over the bench).
 impl: trl-host, pytorch-tuned (bench/reference/tuned.py), trl (real TRL, bench/reference/trl_peer.py: dpo and
 grpo only), pytorch-eager (bench/reference/peer.py), pytorch-compiled (tuned.py --compile: the tuned dpo step under
-torch.compile; dpo and dpo-bf16 only, not run unless BENCH_PEERS names it).
+torch.compile; dpo and dpo-bf16 only).
 
 Checks (fail loudly, exit 1), each peer against trl-host:
   dpo       losses of the first two steps to 1e-4 (absolute); chosen/rejected log-probs to 1e-4 relative

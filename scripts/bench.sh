@@ -4,8 +4,9 @@
 # BENCH_STEPS / BENCH_WARMUP (timed / untimed steps per round, default 3 / 1), BENCH_ROUNDS (interleaved
 # rounds, default 2), BENCH_WORKLOADS (default "dpo dpo-bf16 grpo generate"; dpo-bf16 is the DPO step under
 # bf16 autocast on every side, TRL's default precision: bench/README.md), BENCH_PEERS (default
-# "pytorch-tuned trl pytorch-eager"; add pytorch-compiled for the tuned DPO step under torch.compile, dpo and
-# dpo-bf16 only: its compilation adds 1-3 minutes to each of its runs), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
+# "pytorch-tuned pytorch-compiled trl pytorch-eager"; pytorch-compiled is the tuned DPO step under torch.compile,
+# dpo and dpo-bf16 only, compiled in its warm-up step: 1-3 minutes per run until TorchInductor's cache under /tmp
+# holds its graphs, 10-20 s after), PYTHON (the eager peer's, default /usr/bin/python3 with Debian's
 # python3-torch), BENCH_VENV (the PyPI environment of the tuned and TRL peers; default: made or reused by
 # scripts/python-env.sh trl build: the one reference environment that make parity and TORCH=pip use), BENCH_BUILD=0 (use the binaries already in BUILD_DIR), BENCH_LORA=0
 # (skip the LoRA vs full fine-tuning run, bench/lora/run.sh), BENCH_KEEP_RUNS=1 (add to the runs of an
@@ -22,7 +23,7 @@ build="$(cd "${1:-build}" && pwd)"
 python="${PYTHON:-/usr/bin/python3}"
 presets="${BENCH_PRESETS:-tiny small large}"
 workloads="${BENCH_WORKLOADS:-dpo dpo-bf16 grpo generate}"
-peers="${BENCH_PEERS:-pytorch-tuned trl pytorch-eager}"
+peers="${BENCH_PEERS:-pytorch-tuned pytorch-compiled trl pytorch-eager}"
 steps="${BENCH_STEPS:-3}"
 warmup="${BENCH_WARMUP:-1}"
 rounds="${BENCH_ROUNDS:-2}"
