@@ -44,7 +44,9 @@ IMPLS = ("trl-host", "pytorch-tuned", "trl", "pytorch-eager", "pytorch-compiled"
 PEERS = IMPLS[1:]
 KEY = {"trl-host": "trl_host", "pytorch-tuned": "tuned", "trl": "trl", "pytorch-eager": "eager",
        "pytorch-compiled": "compiled"}
-SAME_PROCESS_SETTINGS = ("pytorch-tuned", "pytorch-compiled")  # run with trl-host's (scripts/bench.sh)
+# The tuned step, eager or compiled: trl-host's algorithm (the same executed FLOPs) and process settings
+# (scripts/bench.sh gives it trl_bench's OpenMP wait policy and glibc thresholds).
+TUNED_STEPS = ("pytorch-tuned", "pytorch-compiled")
 
 
 def close(a, b, atol=0.0, rtol=0.0):
@@ -220,7 +222,7 @@ def main():
                     row["trl_gradient_checkpointing"] = res.get("gradient_checkpointing")
                 if impl != "trl-host":
                     failures += [f"{preset} {m}" for m in check_workload(workload, impl, ours["check"], res["check"])]
-                    if impl in SAME_PROCESS_SETTINGS:
+                    if impl in TUNED_STEPS:
                         for key in ("omp_wait_policy", "gomp_spincount"):
                             if res.get(key, "unset") != ours.get(key, "unset"):
                                 failures.append(f"{preset} {workload}: {impl} ran with {key} {res.get(key, 'unset')}, "
@@ -240,7 +242,7 @@ def main():
                 row[f"{k}_check"] = res["check"]
                 if workload == "dpo":
                     row[f"{k}_mfu_6nt"] = 6 * ours["params"] * ours["tokens_per_step"] / median / peak
-                    if config is not None and impl in ("trl-host",) + SAME_PROCESS_SETTINGS:
+                    if config is not None and impl in ("trl-host",) + TUNED_STEPS:
                         flops = executed_dpo_flops(config, pairs, prompt, completion, impl)
                         row[f"{k}_executed_flops"] = flops
                         row[f"{k}_mfu_executed"] = flops / median / peak

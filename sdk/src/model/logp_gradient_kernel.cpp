@@ -30,9 +30,8 @@ inline uint16_t bfloat16_bits(float value) {
 
 // The row loop is compiled for AVX-512, AVX2 and the baseline (core/vector_clones.h) with the same values on
 // each: the rounding is integer arithmetic and the one product per element is rounded alone (-ffp-contract=off).
-// Measured on the bench VM, (1024, 32000), 2 threads, warm heap: 13-15 ms for the AVX2 clone (the one an
-// "arch=skylake-avx512" clone left this Sapphire Rapids CPU until 2026-12-07) against 19-20 ms for SSE2 alone
-// and 31-36 ms for the ops.
+// Measured on the bench VM, (1024, 32000), 2 threads, warm heap: 13-15 ms with the AVX2 clone against 19-20 ms
+// for SSE2 alone and 31-36 ms for the ops.
 /// One row: o = bf16(p·(−g)), and the label's element bf16(p·(−g) + g).
 TRL_VECTOR_CLONES
 void row_gradient(const float* row, float g, int64_t label, int64_t V, uint16_t* o) {
