@@ -1,6 +1,6 @@
 // The DPO workload: the dpo trainer's batch_loss path (plugins/dpo/dpo_trainer.cpp) on a fixed batch:
 // one policy forward over chosen + rejected rows, each prompt computed once (dpo_pair_forward.h),
-// token_stats at completion positions only, the reference forward (the same way) without gradient,
+// token_stats at completion positions only, the reference forward (the same way) without gradient beside it,
 // dpo_loss_inputs + dpo_loss (sigmoid), backward, clipping, AdamW.
 // Letters: B pairs, T tokens per row, L = T - 1 label positions, H hidden.
 #include <optional>
@@ -15,6 +15,7 @@
 #include "dpo_pair_forward.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/token_stats.h"
+#include "trl/sdk/train/reference_model.h"
 
 namespace trl::bench {
 namespace {
@@ -56,8 +57,7 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   const nlohmann::json& cfg = inputs.at("dpo");
   const c10::ScalarType dtype = args.torch_dtype == "bfloat16" ? c10::kBFloat16 : c10::kFloat;
   std::unique_ptr<CausalLM> policy = CausalLM::from_pretrained(args.model_dir, {c10::Device(c10::kCPU), dtype});
-  std::unique_ptr<CausalLM> ref = policy->clone();  // the trainer's default reference: a frozen copy
-  ref->set_requires_grad(false);
+  const ReferenceModel reference(policy->clone());  // the trainer's default reference: a frozen copy
   const DpoBatch batch = dpo_batch(cfg.at("pairs"));
   dpo::DpoLossConfig loss_config;
   loss_config.beta = cfg.at("beta").get<double>();
@@ -70,17 +70,21 @@ WorkloadResult run_dpo(const BenchArgs& args, const nlohmann::json& inputs) {
   for (int64_t step = 0; step < args.warmup + args.steps; ++step) {
     const StepTimer timer;
     std::optional<AutocastScope> mixed_precision(std::in_place, c10::Device(c10::kCPU), args.bf16);  // as the loop
-    const at::Tensor hidden = dpo::pair_hidden_states(*policy, batch.input_ids, batch.attention_mask);  // (2B, T, H)
-    const TokenStats stats = token_stats(*policy, hidden.narrow(1, 0, T - 1), batch.labels);
+    // As the trainer: the reference's forward (without a graph) beside the policy's (ReferenceModel::run_beside).
+    TokenStats stats;
     dpo::DpoTokenInputs tokens;
+    tokens.ref_per_token_logps = reference.run_beside(
+        [&](const CausalLM& ref) {
+          const at::Tensor ref_hidden = dpo::pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
+          return token_stats(ref, ref_hidden.narrow(1, 0, T - 1), batch.labels).logps;
+        },
+        [&] {
+          const at::Tensor hidden = dpo::pair_hidden_states(*policy, batch.input_ids, batch.attention_mask);  // (2B, T, H)
+          stats = token_stats(*policy, hidden.narrow(1, 0, T - 1), batch.labels);
+        });
     tokens.per_token_logps = stats.logps;
     tokens.label_mask = batch.labels.ne(kIgnoreIndex);
     tokens.completion_mask = batch.completion_mask;
-    {
-      at::NoGradGuard no_grad;  // as the trainer: the reference carries no graph
-      const at::Tensor ref_hidden = dpo::pair_hidden_states(*ref, batch.input_ids, batch.attention_mask);
-      tokens.ref_per_token_logps = token_stats(*ref, ref_hidden.narrow(1, 0, T - 1), batch.labels).logps;
-    }
     const dpo::DpoLossResult loss = dpo::dpo_loss(dpo::dpo_loss_inputs(tokens, loss_config), loss_config);
     mixed_precision.reset();  // the backward pass outside autocast, as the training loop
     loss.loss.backward();

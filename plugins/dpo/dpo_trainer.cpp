@@ -209,25 +209,34 @@ DpoTrainer::BatchLoss DpoTrainer::batch_loss(TrainerContext& ctx, const std::vec
 
   // One forward of the policy over all 2B rows, each prompt computed once (dpo_pair_forward.h); statistics
   // only at completion positions.
-  const at::Tensor hidden = pair_hidden_states(ctx.model, batch.input_ids, batch.attention_mask);  // (2B, T, H)
   TokenStatsOptions options;
   options.entropy = options.mean_logit = options.argmax_hit = with_token_metrics;
   options.log_sum_p2 = needs.wpo_weights;
-  const TokenStats stats = token_stats(ctx.model, predicting_positions(hidden), labels, options);
+  TokenStats stats;
+  const auto policy_forward = [&] {
+    const at::Tensor hidden = pair_hidden_states(ctx.model, batch.input_ids, batch.attention_mask);  // (2B, T, H)
+    stats = token_stats(ctx.model, predicting_positions(hidden), labels, options);
+  };
 
   DpoTokenInputs tokens;
+  const bool precomputed = batch.ref_chosen_logps.defined();
+  if (precomputed) {
+    policy_forward();
+  } else {
+    // The reference's forward, the same way without gradient, beside the policy's where that is faster
+    // (ReferenceModel::run_beside; otherwise after it).
+    TRL_INTERNAL_ASSERT(reference_ != nullptr, "dpo needs a reference model but has none");
+    tokens.ref_per_token_logps = reference_->run_beside(
+        [&](const CausalLM& ref) {
+          const at::Tensor ref_hidden = pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
+          return token_stats(ref, predicting_positions(ref_hidden), labels).logps;
+        },
+        policy_forward);
+  }
   tokens.per_token_logps = stats.logps;
   tokens.label_mask = labels.ne(kIgnoreIndex);
   tokens.completion_mask = batch.completion_mask;
   tokens.log_sum_p2 = stats.log_sum_p2;
-  const bool precomputed = batch.ref_chosen_logps.defined();
-  if (!precomputed) {
-    TRL_INTERNAL_ASSERT(reference_ != nullptr, "dpo needs a reference model but has none");
-    tokens.ref_per_token_logps = reference_->run([&](const CausalLM& ref) {
-      const at::Tensor ref_hidden = pair_hidden_states(ref, batch.input_ids, batch.attention_mask);
-      return token_stats(ref, predicting_positions(ref_hidden), labels).logps;
-    });
-  }
   DpoLossInputs inputs = dpo_loss_inputs(tokens, loss_config_);
   if (precomputed) {
     inputs.ref_chosen_logps = batch.ref_chosen_logps.to(stats.logps.scalar_type());

@@ -14,6 +14,7 @@
 #include "component_catalog.h"
 #include "dpo_loss_config.h"
 #include "dpo_trainer.h"
+#include "train/autocast_scope.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -53,7 +54,7 @@ class NoComponents : public trl::ComponentProvider {
 class DpoHarness {
  public:
   DpoHarness(const fs::path& dir, nlohmann::json args, const std::string& dataset,
-             std::optional<std::string> ref_model = std::nullopt) {
+             std::optional<std::string> ref_model = std::nullopt, const trl::ModelConfig& config = tiny_config()) {
     args["output_dir"] = (dir / "out").string();
     if (!args.contains("per_device_train_batch_size")) args["per_device_train_batch_size"] = 4;
     const trl::ParamTable table = trl::host::merge_trainer_params(trl::training_arguments_params(),
@@ -63,7 +64,7 @@ class DpoHarness {
     run.path = "test";
     run.train_dataset = dataset;
     run.ref_model = std::move(ref_model);
-    model = trl::CausalLM::from_config(tiny_config(), 11);
+    model = trl::CausalLM::from_config(config, 11);
     model->set_requires_grad(true);
     tokenizer = trl::Tokenizer::byte_level();
     trainer = std::make_unique<trl::dpo::DpoTrainer>(all_args);
@@ -293,6 +294,66 @@ TEST_F(DpoTrainerTest, Bf16AutocastTracksFloat32Losses) {
     differs = differs || bf16[i] != fp32[i];
   }
   EXPECT_TRUE(differs) << "bf16 gave float32's losses bit for bit: autocast did not run";
+}
+
+// The reference's forward beside the policy's (ReferenceModel::run_beside: two threads, bf16 autocast, a model
+// whose layers outweigh its lm_head) gives the loss, the rewards and the gradients of the reference run after
+// the policy (TRL_SIDE_BY_SIDE=0). The second thread must take autocast over: without it the reference's
+// log-probs would be float32's, and the loss 1e-3 away. Float32 runs the two in order either way (run_beside's
+// rule): the same gradients to the bit.
+TEST_F(DpoTrainerTest, ReferenceBesideThePolicyGivesTheSequentialStep) {
+  // 2 layers of 64 x (2*64 + 2*32 + 3*256) multiply-adds per token against the lm_head's 320 x 64.
+  const trl::ModelConfig wide = trl::ModelConfig::from_json(
+      {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 320}, {"hidden_size", 64},
+       {"intermediate_size", 256}, {"num_hidden_layers", 2}, {"num_attention_heads", 2}, {"num_key_value_heads", 1},
+       {"initializer_range", 0.2}, {"eos_token_id", 256}},
+      "wide config.json");
+  struct Step {
+    double loss, margins;
+    std::vector<at::Tensor> grads;
+  };
+  const auto step = [&](bool bf16, bool beside) {
+    if (beside) unsetenv("TRL_SIDE_BY_SIDE"); else setenv("TRL_SIDE_BY_SIDE", "0", 1);
+    at::set_num_threads(2);
+    DpoHarness h(dir_ / (std::string(bf16 ? "bf16" : "fp32") + (beside ? "_beside" : "_after")), {{"bf16", bf16}},
+                 data_, std::nullopt, wide);
+    h.trainer->prepare(*h.ctx);
+    {
+      at::NoGradGuard no_grad;
+      at::manual_seed(5);  // move the policy away from its reference, so that the log-ratios are not 0
+      for (const auto& [name, w] : h.model->named_parameters()) w.add_(at::randn(w.sizes()) * 0.05);
+    }
+    trl::Metrics metrics;
+    at::Tensor loss;
+    {
+      const trl::AutocastScope mixed(c10::Device(c10::kCPU), bf16);  // as the training loop
+      loss = h.trainer->compute_loss(*h.ctx, 0, metrics);
+    }
+    loss.backward();
+    Step out{loss.item<double>(), metrics.means()["rewards/margins"].get<double>(), {}};
+    for (const auto& [name, w] : h.model->named_parameters()) out.grads.push_back(w.grad().clone());
+    unsetenv("TRL_SIDE_BY_SIDE");
+    at::set_num_threads(1);
+    return out;
+  };
+  for (const bool bf16 : {false, true}) {
+    const Step after = step(bf16, false), beside = step(bf16, true);
+    EXPECT_NE(after.loss, std::log(2.0));
+    EXPECT_NEAR(beside.loss, after.loss, 1e-6) << (bf16 ? "bf16" : "float32");
+    EXPECT_NEAR(beside.margins, after.margins, 1e-6) << (bf16 ? "bf16" : "float32");
+    ASSERT_EQ(beside.grads.size(), after.grads.size());
+    for (size_t i = 0; i < after.grads.size(); ++i) {
+      if (!bf16) {
+        EXPECT_TRUE(at::equal(beside.grads[i], after.grads[i])) << "float32 " << i;
+        continue;
+      }
+      // The policy's own bfloat16 products ran on one thread beside the reference, on two in order: oneDNN
+      // may round them differently in the last bit, so the gradients agree within bfloat16's precision (2^-8)
+      // of their scale.
+      const double scale = after.grads[i].abs().max().item<double>();
+      EXPECT_LE((beside.grads[i] - after.grads[i]).abs().max().item<double>(), scale / 256) << "bf16 " << i;
+    }
+  }
 }
 
 // §5 item 4: an explicit ref_model stays bit-identical after training.

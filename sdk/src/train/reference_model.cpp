@@ -3,10 +3,13 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include "core/side_by_side.h"
+#include "core/torch_compat.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
 #include "trl/sdk/model/lora.h"
+#include "trl/sdk/model/model_config.h"
 #include "trl/sdk/train/context.h"
 
 namespace trl {
@@ -43,6 +46,41 @@ at::Tensor ReferenceModel::run(const std::function<at::Tensor(const CausalLM&)>&
   if (separate_ != nullptr) return f(*separate_);
   const LoraAdaptersDisabled adapters_off(*policy_);
   return f(*policy_);
+}
+
+namespace {
+
+// Whether the reference's forward beside the policy's pays off (docs/performance.md, "Changes of 2026-12-07
+// (late night: side by side)"), measured on two cores:
+// - the products run in bfloat16 (autocast, or bfloat16 weights): oneDNN splits many of a step's bfloat16
+//   products badly over two threads, or not at all, while MKL splits the float32 ones evenly, where running
+//   the two forwards on one core each only adds their contention for the caches;
+// - the layers' projections take more multiply-adds per token than the lm_head: the two forwards differ in
+//   the lm_head (the policy's keeps its probabilities for the backward pass, the reference's recomputes them
+//   chunk by chunk), so only when the layers, the same work on both sides, are most of it are the sides even.
+bool overlap_pays(const CausalLM& reference) {
+  const ModelConfig& c = reference.config();
+  const bool bf16 = reference.dtype() == at::kBFloat16 ||
+                    (compat::autocast_enabled(c10::DeviceType::CPU) &&
+                     compat::autocast_dtype(c10::DeviceType::CPU) == at::kBFloat16);
+  const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t layer = c.hidden_size * (2 * q + 2 * kv + 3 * c.intermediate_size);
+  return bf16 && c.num_hidden_layers * layer >= c.vocab_size * c.hidden_size;
+}
+
+}  // namespace
+
+at::Tensor ReferenceModel::run_beside(const std::function<at::Tensor(const CausalLM&)>& f,
+                                      const std::function<void()>& alongside) const {
+  at::Tensor result;
+  const auto reference = [&] { result = run(f); };
+  if (separate_ != nullptr && separate_->device().is_cpu() && overlap_pays(*separate_)) {
+    run_side_by_side(alongside, reference);
+  } else {
+    alongside();
+    reference();
+  }
+  return result;
 }
 
 CausalLM* ReferenceModel::separate_model() const { return separate_.get(); }

@@ -36,6 +36,19 @@ class ReferenceModel {
   /// The model handed to `f` is only valid inside the call.
   at::Tensor run(const std::function<at::Tensor(const CausalLM&)>& f) const;
 
+  /// run(f) at the same time as `alongside`, which runs on this thread (the policy's forward, say), where
+  /// that is safe and faster: a separate reference model on the CPU, exactly two intra-op threads
+  /// (at::get_num_threads()), products in bfloat16 (bf16 autocast or bfloat16 weights) and a model whose
+  /// layers take more multiply-adds per token than its lm_head. Each side's operations then run on one of
+  /// the two threads instead of every operation on both (docs/performance.md, "Changes of 2026-12-07 (late
+  /// night: side by side)", which has the measurements behind each condition). Otherwise, and always for the
+  /// adapter-off policy view (which shares the policy's weights and adapter switch), alongside() first and
+  /// then run(f). f sees this thread's grad mode and autocast state either way; `alongside` must not touch the
+  /// reference or draw random numbers that f draws. TRL_SIDE_BY_SIDE=0 in the environment turns the overlap
+  /// off. Returns f's result.
+  at::Tensor run_beside(const std::function<at::Tensor(const CausalLM&)>& f,
+                        const std::function<void()>& alongside) const;
+
   /// The separate model (callbacks such as BEMA overwrite it, TR-DPO mixes into it), or nullptr when the
   /// reference is the adapter-off policy.
   CausalLM* separate_model() const;
