@@ -122,7 +122,7 @@ nlohmann::json relevant_environment() {
                            "TENSORBOARD_LOGGING_DIR", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ATEN_CPU_CAPABILITY",
                            "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
                            "TRL_DIST_TIMEOUT", "TRL_PLUGIN_PROBE_TIMEOUT", "OMP_WAIT_POLICY",
-                           "GOMP_SPINCOUNT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"})
+                           "GOMP_SPINCOUNT", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "TRL_SIDE_BY_SIDE"})
     if (const char* value = std::getenv(name)) j[name] = value;
   return j;
 }
