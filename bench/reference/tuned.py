@@ -6,7 +6,7 @@ itself (MALLOC_MMAP_THRESHOLD_=268435456, MALLOC_TRIM_THRESHOLD_=536870912, and 
 runs with: OMP_WAIT_POLICY=PASSIVE on Debian's LibTorch, libgomp's default on the PyPI wheel's).
 
   tuned.py --model DIR --inputs FILE --workload dpo|grpo|generate|sgemm --steps N --warmup W
-           --threads K --out FILE [--bf16] [--compile]
+           --threads K --out FILE [--bf16] [--compile] [--side-by-side]
 
 dpo       each pair's prompt runs once (its keys/values reused by the chosen and the rejected row), SDPA
           with enable_gqa, RMSNorm as F.rms_norm, the lm_head only at the completion positions, log-probs as
@@ -18,7 +18,10 @@ dpo       each pair's prompt runs once (its keys/values reused by the chosen and
           attention in float32 (attention() below), as trl-host runs it under CPU autocast. With --compile
           (the pytorch-compiled peer of make bench): the same step with the policy's and the reference's
           forward, lm_head and log-probs compiled by torch.compile (TorchInductor's fused C++ kernels, forward and
-          backward); the compilation runs in the warm-up steps.
+          backward); the compilation runs in the warm-up steps. With --side-by-side (not a make bench peer):
+          the reference's forward on a second Python thread beside the policy's, one intra-op thread each, as
+          trl-host runs them under bf16; measured at large under --bf16 (2026-12-07, two A/B runs of 4 rounds):
+          1.009x and 1.005x the step without it, so the tuned peer keeps the plain order.
 grpo      the tuned sampler below, then the loss forward with each prompt run once for its G completions,
           tempered log-probs and entropies from one logsumexp, the dapo loss, backward, clipping, AdamW.
 generate  a static KV cache (preallocated for prompt + new tokens, written in place), the lm_head on the
@@ -36,6 +39,7 @@ import json
 import math
 import os
 import resource
+import threading
 import time
 
 import torch
@@ -230,6 +234,31 @@ def token_logps(model, hidden, labels, temperature=1.0, entropy=False):
 
 # ---- DPO ----------------------------------------------------------------------------------------------
 
+def side_by_side(here, there, threads):
+    """here() on this thread and there() on a second Python thread at the same time, each with one intra-op
+    thread (torch.set_num_threads is per thread for ATen's OpenMP loops; MKL's count is process-wide, 1 for
+    both meanwhile), then `threads` again: what trl-host's run_side_by_side does, in plain PyTorch. Returns
+    (here(), there())."""
+    out = {}
+    def run_there():
+        torch.set_num_threads(1)
+        try:
+            out["value"] = there()
+        except BaseException as e:  # rethrown on this thread after the join
+            out["error"] = e
+    torch.set_num_threads(1)
+    worker = threading.Thread(target=run_there)
+    worker.start()
+    try:
+        value = here()
+    finally:
+        worker.join()
+        torch.set_num_threads(threads)
+    if "error" in out:
+        raise out["error"]
+    return value, out["value"]
+
+
 def dpo_workload(model, ref, inputs, args):
     cfg = inputs["dpo"]
     pairs = cfg["pairs"]
@@ -246,11 +275,16 @@ def dpo_workload(model, ref, inputs, args):
     # --compile: one compiled function for the policy (with gradient) and the reference (under no_grad: the
     # function compiles a second graph for it, grad mode being one of its guards).
     forward = torch.compile(sequence_logps) if args.compile else sequence_logps
+    def reference_logps():
+        with torch.no_grad() if args.compile else torch.inference_mode():
+            return forward(ref)
     for step in range(args.warmup + args.steps):
         times.start()
-        logps = forward(model)
-        with torch.no_grad() if args.compile else torch.inference_mode():
-            ref_logps = forward(ref)
+        if args.side_by_side:
+            logps, ref_logps = side_by_side(lambda: forward(model), reference_logps, args.threads)
+        else:
+            logps = forward(model)
+            ref_logps = reference_logps()
         chosen, rejected = logps[:B], logps[B:]
         logits_diff = (chosen - ref_logps[:B]) - (rejected - ref_logps[B:])
         loss = -F.logsigmoid(cfg["beta"] * logits_diff).mean()
@@ -390,6 +424,8 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--bf16", action="store_true", help="dpo: bf16 mixed precision (autocast)")
     parser.add_argument("--compile", action="store_true", help="dpo: the forward passes compiled by torch.compile")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="dpo: the reference's forward on a second thread beside the policy's, one intra-op thread each")
     args = parser.parse_args()
     if args.bf16 and args.workload != "dpo":
         parser.error("--bf16 is a dpo option (as trl_bench's)")
