@@ -28,18 +28,20 @@
 namespace {
 namespace fs = std::filesystem;
 
-trl::ModelConfig tiny_config() {
-  return trl::ModelConfig::from_json({{"architectures", {"Qwen2ForCausalLM"}},
-                                      {"model_type", "qwen2"},
-                                      {"vocab_size", 320},
-                                      {"hidden_size", 16},
-                                      {"intermediate_size", 32},
-                                      {"num_hidden_layers", 1},
-                                      {"num_attention_heads", 2},
-                                      {"num_key_value_heads", 1},
-                                      {"initializer_range", 0.2},
-                                      {"eos_token_id", 256}},
-                                     "tiny config.json");
+// A one-layer byte-vocabulary Qwen2 config, with `overrides` merged over it.
+trl::ModelConfig tiny_config(const nlohmann::json& overrides = nlohmann::json::object()) {
+  nlohmann::json j = {{"architectures", {"Qwen2ForCausalLM"}},
+                      {"model_type", "qwen2"},
+                      {"vocab_size", 320},
+                      {"hidden_size", 16},
+                      {"intermediate_size", 32},
+                      {"num_hidden_layers", 1},
+                      {"num_attention_heads", 2},
+                      {"num_key_value_heads", 1},
+                      {"initializer_range", 0.2},
+                      {"eos_token_id", 256}};
+  j.merge_patch(overrides);
+  return trl::ModelConfig::from_json(j, "tiny config.json");
 }
 
 class NoComponents : public trl::ComponentProvider {
@@ -303,11 +305,7 @@ TEST_F(DpoTrainerTest, Bf16AutocastTracksFloat32Losses) {
 // rule): the same gradients to the bit.
 TEST_F(DpoTrainerTest, ReferenceBesideThePolicyGivesTheSequentialStep) {
   // 2 layers of 64 x (2*64 + 2*32 + 3*256) multiply-adds per token against the lm_head's 320 x 64.
-  const trl::ModelConfig wide = trl::ModelConfig::from_json(
-      {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 320}, {"hidden_size", 64},
-       {"intermediate_size", 256}, {"num_hidden_layers", 2}, {"num_attention_heads", 2}, {"num_key_value_heads", 1},
-       {"initializer_range", 0.2}, {"eos_token_id", 256}},
-      "wide config.json");
+  const trl::ModelConfig wide = tiny_config({{"hidden_size", 64}, {"intermediate_size", 256}, {"num_hidden_layers", 2}});
   struct Step {
     double loss, margins;
     std::vector<at::Tensor> grads;

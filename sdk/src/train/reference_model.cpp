@@ -3,8 +3,8 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include "core/kernel_dispatch.h"
 #include "core/side_by_side.h"
-#include "core/torch_compat.h"
 #include "trl/sdk/error.h"
 #include "trl/sdk/log.h"
 #include "trl/sdk/model/causal_lm.h"
@@ -60,9 +60,9 @@ namespace {
 //   chunk by chunk), so only when the layers, the same work on both sides, are most of it are the sides even.
 bool overlap_pays(const CausalLM& reference) {
   const ModelConfig& c = reference.config();
+  const c10::Device device = reference.device();
   const bool bf16 = reference.dtype() == at::kBFloat16 ||
-                    (compat::autocast_enabled(c10::DeviceType::CPU) &&
-                     compat::autocast_dtype(c10::DeviceType::CPU) == at::kBFloat16);
+                    (autocast_active(device) && autocast_matmul_dtype(device) == at::kBFloat16);
   const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
   const int64_t layer = c.hidden_size * (2 * q + 2 * kv + 3 * c.intermediate_size);
   return bf16 && c.num_hidden_layers * layer >= c.vocab_size * c.hidden_size;
