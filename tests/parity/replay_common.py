@@ -13,14 +13,13 @@ Only the standard library is imported at module level.
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 
 # The pieces every case shares with cases 1-3, so every row of the table means the same.
 import parity_common as common  # noqa: E402
 from parity_common import (FORWARD_TOL, ROOT, STEP_TOL, TOKENIZER_PACKAGE, env_versions,  # noqa: E402,F401
-                           host_env, make_model, read_jsonl, row, run_host_train)
+                           host_env, make_model, npm_dir, read_jsonl, row, run_host_train, tokenizer_dir)
 
 
 def parse_args(case, description):
@@ -35,34 +34,6 @@ def single_thread():
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return common.single_thread()
-
-
-# ---- the shared model ------------------------------------------------------------------------------------
-
-def npm_dir(build):
-    """BUILD/parity/npm with tests/tokenizer-parity's pinned npm packages (`npm ci`, npm cache in the build
-    tree, as that test does); installed once and shared by every case."""
-    folder = os.path.join(build, "parity", "npm")
-    marker = os.path.join(folder, "node_modules", "@huggingface", "tokenizers", "package.json")
-    if os.path.isfile(marker):
-        return folder
-    os.makedirs(folder, exist_ok=True)
-    src = os.path.join(ROOT, "tests", "tokenizer-parity")
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(src, name), folder)
-    run(["npm", "ci", "--cache", os.path.join(build, "parity", "npm-cache"), "--no-audit", "--no-fund",
-         "--loglevel=error"], cwd=folder, what="npm ci (the tokenizer packages)")
-    if not os.path.isfile(marker):
-        raise RuntimeError(f"npm ci did not install {marker}")
-    return folder
-
-
-def tokenizer_dir(build, package=TOKENIZER_PACKAGE):
-    """The folder holding the npm package's tokenizer.json and tokenizer_config.json."""
-    models = os.path.join(npm_dir(build), "node_modules", *package.split("/"), "models")
-    if not os.path.isfile(os.path.join(models, "tokenizer.json")):
-        raise RuntimeError(f"{models}/tokenizer.json is missing after npm ci")
-    return models
 
 
 # ---- running things ---------------------------------------------------------------------------------------
