@@ -77,6 +77,7 @@ def env_versions():
 # ---- the shared model ------------------------------------------------------------------------------------
 
 NPM_TRIES = 3  # npm ci fails now and then on a fresh cache (ENOENT in its cache or node_modules, npm/cli#694)
+NPM_RETRY_DELAY_S = 5  # times the try that failed
 
 
 def npm_cache(build):
@@ -107,11 +108,12 @@ def npm_dir(build):
         try:
             run(cmd, cwd=folder, what=f"npm ci (the tokenizer packages, try {attempt} of {NPM_TRIES})")
             break
-        except RuntimeError:
+        except RuntimeError as e:
             if attempt == NPM_TRIES:
                 raise
+            print(f"{e}\n(trying again)", file=sys.stderr)
             shutil.rmtree(os.path.join(folder, "node_modules"), ignore_errors=True)
-            time.sleep(5 * attempt)
+            time.sleep(NPM_RETRY_DELAY_S * attempt)
     with open(stamp, "w") as f:
         f.write(lock)
     return folder
