@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <future>
 #include <string>
 #include <vector>
@@ -78,6 +80,25 @@ TEST(ProcessGroupCollectives, AllGatherBytesKeepsEveryByte) {
     EXPECT_EQ(got[0], zero);
     EXPECT_EQ(got[1], "r1");
   }
+}
+
+// A rank whose peer died must fail its collective with an error, not die of SIGPIPE on its next write
+// to the peer's closed socket (CI saw rank 0 of a killed job end so, exit 141, with no message). In a
+// child process: join a group, then write to a socket whose other end is closed, as Gloo's writev to a
+// dead peer does; the write must return EPIPE and the child live on.
+TEST(ProcessGroupCollectives, AJoinedRankSurvivesAWriteToAClosedPeer) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // the group's threads; the child re-runs this test alone
+  EXPECT_EXIT(
+      {
+        on_two_ranks([](ProcessGroup& pg) { return pg.rank(); });
+        int ends[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, ends) != 0) _exit(2);
+        close(ends[1]);
+        const char byte = 'x';
+        const ssize_t wrote = write(ends[0], &byte, 1);
+        _exit(wrote < 0 && errno == EPIPE ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "trl/sdk/dist/process_group.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
@@ -72,6 +73,13 @@ std::shared_ptr<::gloo::transport::Device> make_device(const DistEnv& env) {
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+// Gloo's TCP transport writes to its peers with writev, which raises SIGPIPE when the peer's socket has
+// closed (the peer process died): the default action ends this rank at once, exit code 141 and no word,
+// where the collective should fail with an error naming the call. Python ignores SIGPIPE from its start,
+// so torchrun's workers never see it; a rank here ignores it too once it joins a job, and a dead peer then
+// shows as EPIPE, which Gloo throws and guarded() reports.
+void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+
 void check_cpu(const at::Tensor& t, const char* call) {
   TRL_INTERNAL_ASSERT(t.defined() && t.device().is_cpu(), std::string(call) + ": expects defined CPU tensors");
 }
@@ -82,6 +90,7 @@ ProcessGroup::ProcessGroup(DistEnv env, std::unique_ptr<Impl> impl) : env_(std::
 ProcessGroup::~ProcessGroup() = default;
 
 std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistEnv& env) {
+  ignore_sigpipe();
   auto impl = std::make_unique<Impl>();
   const std::string where = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
   try {
