@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <thread>
 
@@ -154,8 +155,12 @@ TEST_F(Distributed, EvaluationAndPrecomputedReferenceMatchOneRank) {
   }
 }
 
-// kill -9 of rank 1 mid-run: rank 0's next collective fails at once (its peer's sockets close), the
-// launcher reports both, and the job exits non-zero well within 30 s.
+// kill -9 of rank 1 mid-run: the launcher reports it, rank 0 ends, and the job exits with rank 1's code well
+// within 30 s. Rank 0 ends one of two ways (docs/distributed.md, "Failures"): its next collective fails at
+// once with its own error (its peer's sockets close), or, where LibTorch 2.x's Gloo leaves a send queued on
+// the dead peer's connection waiting for the collective timeout (Gloo fails only bound buffers' queued sends
+// when a connection closes), the launcher terminates it after the grace period. Never by SIGPIPE (signal 13:
+// a write to the dead peer's socket, CI saw it), never a hang.
 TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
   const std::string run_dir = dir_.path("killed");
   const std::string out = dir_.path("launch.stdout"), err = dir_.path("launch.stderr");
@@ -196,13 +201,22 @@ TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
   }
   const std::string log = host_process::slurp(err);
   ASSERT_TRUE(ended) << "the job still ran 30 s after a rank was killed:\n" << log;
-  // Rank 0 must have ended by itself (its collective failed), before the launcher's 10 s grace period.
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - killed).count(), 10.0) << log;
+  const double took = std::chrono::duration<double>(Clock::now() - killed).count();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGKILL) << log;  // the worst exit code: rank 1's
   EXPECT_NE(log.find("rank 1 (pid " + std::to_string(rank1) + ") was killed by signal 9"), std::string::npos) << log;
-  EXPECT_TRUE(std::regex_search(log, std::regex("distributed: rank 0 of 2: [a-z_ ]+ failed"))) << log;  // rank 0's own error
-  EXPECT_EQ(log.find("terminating the remaining"), std::string::npos) << log;
+  EXPECT_EQ(log.find("killed by signal 13"), std::string::npos) << log;
+  const bool own_error = std::regex_search(log, std::regex("distributed: rank 0 of 2: [a-z_ ]+ failed"));
+  const bool terminated = log.find("launch: terminating the remaining rank(s) after the grace period") != std::string::npos;
+  std::cout << "rank 0 ended " << (own_error ? "with its own error" : "after the grace period") << ", " << took
+            << " s after the kill\n";
+  if (own_error) {  // rank 0's collective failed: before the launcher's 10 s grace period
+    EXPECT_LT(took, 10.0) << log;
+    EXPECT_FALSE(terminated) << log;
+  } else {  // rank 0 waited on Gloo: SIGTERM after the 10 s grace, SIGKILL 5 s later
+    EXPECT_TRUE(terminated) << "rank 0 neither failed with its own error nor was terminated:\n" << log;
+    EXPECT_LT(took, 10.0 + 5.0 + 5.0) << log;
+  }
 }
 
 // gfpo over ranks (docs/distributed.md): each rank generates the whole groups of its own prompts, every
