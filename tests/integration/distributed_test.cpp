@@ -157,10 +157,10 @@ TEST_F(Distributed, EvaluationAndPrecomputedReferenceMatchOneRank) {
 
 // kill -9 of rank 1 mid-run: the launcher reports it, rank 0 ends, and the job exits with rank 1's code well
 // within 30 s. Rank 0 ends one of two ways (docs/distributed.md, "Failures"): its next collective fails at
-// once with its own error (its peer's sockets close), or, where LibTorch 2.x's Gloo leaves a send queued on
-// the dead peer's connection waiting for the collective timeout (Gloo fails only bound buffers' queued sends
-// when a connection closes), the launcher terminates it after the grace period. Never by SIGPIPE (signal 13:
-// a write to the dead peer's socket, CI saw it), never a hang.
+// once with its own error (its peer's sockets close), or, where Gloo leaves a send queued on the dead peer's
+// connection waiting for the collective timeout (Gloo fails only bound buffers' queued sends when a
+// connection closes; seen with LibTorch 2.15), the launcher terminates it after the grace period. Never by
+// SIGPIPE (signal 13: a write to the dead peer's socket, CI saw it), never a hang.
 TEST_F(Distributed, KilledRankEndsTheJobWithAnError) {
   const std::string run_dir = dir_.path("killed");
   const std::string out = dir_.path("launch.stdout"), err = dir_.path("launch.stderr");
