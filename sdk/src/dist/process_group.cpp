@@ -76,8 +76,9 @@ std::shared_ptr<::gloo::transport::Device> make_device(const DistEnv& env) {
 // Gloo's TCP transport writes to its peers with writev, which raises SIGPIPE when the peer's socket has
 // closed (the peer process died): the default action ends this rank at once, exit code 141 and no word,
 // where the collective should fail with an error naming the call. Python ignores SIGPIPE from its start,
-// so torchrun's workers never see it; a rank here ignores it too once it joins a job, and a dead peer then
-// shows as EPIPE, which Gloo throws and guarded() reports.
+// so torchrun's workers never see it, and Gloo expects EPIPE from the write: a rank here ignores it too once
+// it joins a job. The collective then fails when Gloo sees the peer's connection closed (guarded() reports
+// it), or, for a send Gloo had queued, at the timeout (docs/distributed.md, "Failures").
 void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
 
 void check_cpu(const at::Tensor& t, const char* call) {
